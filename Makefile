@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# popsteer: `make` builds, `make test` tests, `make demo` runs a PoP in
+# network namespaces, `make bench` measures.  Run as root on Debian 12:
+# `make deps` (a prerequisite of the others) installs what is missing.
+
+OUT      ?= build
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= gcc
+PREFIX   ?= /usr/local
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+MULTIARCH := $(shell $(CC) -dumpmachine)
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -mcpu=v3 \
+	      -Iinclude -I/usr/include/$(MULTIARCH)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -Wno-missing-field-initializers -D_GNU_SOURCE \
+	    -Iinclude -Iuser/lib -I$(OUT)
+LDLIBS   := -lbpf -lelf -lz -lconfig -lldns -lm
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard include/popsteer/*.h)
+SKEL     := $(OUT)/steer.skel.h
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
+LIB      := $(OUT)/libpopsteer.a
+USER_HDRS := $(wildcard user/lib/*.h) $(wildcard include/popsteer/*.h)
+
+STEERD_SRCS := $(wildcard user/steerd/*.c)
+STEERD   := $(OUT)/steerd
+
+TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets
+BENCH_BINS := $(OUT)/tests/bench_testrun
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test demo bench install clean help
+
+all: deps $(BPF_OBJS) $(SKEL) $(STEERD) $(TEST_BINS) $(BENCH_BINS)
+
+help:
+	@echo 'make [all]     build BPF objects, skeleton, steerd, test programs'
+	@echo 'make deps      install missing Debian packages (root)'
+	@echo 'make test      run every test (root: netns, bpffs, XDP)'
+	@echo 'make demo      a PoP in network namespaces, answering (root)'
+	@echo 'make bench     benchmarks, one "name: value unit" line per figure'
+	@echo 'make install   install steerd and the BPF objects under PREFIX'
+	@echo 'V=1 for full commands, OUT=dir for the build directory'
+
+deps:
+	$(Q)vm/deps.sh build test
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(OUT)/bpf/steer.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name steer > $@
+
+$(OUT)/lib/%.o: user/lib/%.c $(USER_HDRS) | $(OUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(STEERD): $(STEERD_SRCS) $(LIB) $(SKEL) $(USER_HDRS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(STEERD_SRCS) $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/tests/unit_tests: $(wildcard tests/unit/*.c) tests/lib/check.h $(LIB) $(USER_HDRS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $(wildcard tests/unit/*.c) $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/tests/dns_packets: tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/dns_packets.c tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/tests/bench_testrun: tests/bench/bench_testrun.c tests/lib/pkt.c tests/lib/pkt.h $(LIB) $(SKEL) $(OUT)/bpf/bench_restore.bpf.o $(USER_HDRS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bench/bench_testrun.c tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/bpf/bench_restore.bpf.o: tests/bench/bench_restore.bpf.c $(BPF_HDRS) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bpf $(OUT)/lib $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+test: all
+	$(Q)tests/run.sh
+
+demo: all
+	$(Q)vm/demo.sh
+
+bench: all
+	$(Q)vm/deps.sh bench
+	$(Q)tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/popsteer
+	install -m 0755 $(STEERD) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(OUT)/bpf/steer.bpf.o $(OUT)/bpf/xdp_pass.bpf.o \
+		$(DESTDIR)$(PREFIX)/lib/popsteer/
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,968 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * BPF-only: the DNS fast path.  Answers standard UDP queries for our zones
+ * with XDP_TX; anything it does not fully understand goes to the stack.
+ *
+ * The work is split in phases, each a global BPF function: the verifier
+ * checks a global function once, on its own, instead of once per path that
+ * reaches it, which keeps the loops of one phase from multiplying the work
+ * of the next.  Phases share struct ps_dstate in the per-CPU scratch map
+ * and re-derive packet pointers from the context.  Nothing in the frame is
+ * modified before the reply is complete in scratch, so every early exit can
+ * still return XDP_PASS with the frame untouched.
+ */
+#ifndef PS_BPF_DNS_H
+#define PS_BPF_DNS_H
+
+#include "parse.h"
+#include "csum.h"
+#include "maps.h"
+
+struct ps_dnshdr {
+	__be16 id;
+	__be16 flags;
+	__be16 qd, an, ns, ar;
+};
+
+#define DNS_QR		0x8000
+#define DNS_OPCODE	0x7800
+#define DNS_AA		0x0400
+#define DNS_TC		0x0200
+#define DNS_RD		0x0100
+#define DNS_CD		0x0010
+
+/* Stop the compiler from rematerialising a checked pointer from another
+ * base, which leaves the verifier with an unchecked one. */
+#define ps_barrier_var(v)	asm volatile("" : "+r"(v))
+
+/* Fresh packet pointers in each phase: a cached copy would carry the bounds
+ * of one path into the next phase and keep the verifier from merging
+ * paths. */
+static __always_inline void *ps_data(struct xdp_md *ctx)
+{
+	return (void *)(long)(*(volatile __u32 *)&ctx->data);
+}
+
+static __always_inline void *ps_data_end(struct xdp_md *ctx)
+{
+	return (void *)(long)(*(volatile __u32 *)&ctx->data_end);
+}
+
+/* a phase: global, so verified once with its arguments as declared */
+#define PS_PHASE	__attribute__((noinline))
+
+typedef __u64 __attribute__((may_alias)) ps_u64;
+typedef __u32 __attribute__((may_alias)) ps_u32;
+typedef __u16 __attribute__((may_alias)) ps_u16;
+
+/* outcomes of the phases */
+enum {
+	PS_OK = 0,
+	PS_PASS,		/* unsupported: leave to the stack */
+	PS_MALFORMED,		/* malformed: leave to the stack */
+	PS_NOTOURS,		/* not addressed to us */
+	PS_FAIL,		/* cannot answer: pass, or drop once modified */
+};
+
+/* Lower-case the ASCII letters of 8 bytes at once.  Label length bytes
+ * (<= 63) are below 'A', so a whole wire name can go through this. */
+static __always_inline __u64 ps_lower8(__u64 x)
+{
+	__u64 h = x & 0x7f7f7f7f7f7f7f7fULL;
+	__u64 ge_a = h + 0x3f3f3f3f3f3f3f3fULL;	/* >= 'A' */
+	__u64 gt_z = h + 0x2525252525252525ULL;	/* >  'Z' */
+	__u64 m = ge_a & ~gt_z & ~x & 0x8080808080808080ULL;
+
+	return x | (m >> 2);
+}
+
+static __always_inline __u32 ps_key_size(__u32 len)
+{
+	if (len <= PS_KEY_S)
+		return PS_KEY_S;
+	if (len <= PS_KEY_M)
+		return PS_KEY_M;
+	if (len <= PS_KEY_L)
+		return PS_KEY_L;
+	return PS_KEY_X;
+}
+
+/* Look a wire name up; the key is the name at key[off..] (lower-cased and
+ * zero padded up to its key size). */
+static __always_inline struct ps_name *ps_name_lookup(__u8 *key, __u32 off,
+						      __u32 len)
+{
+	void *k = key + (off & 0xff);
+
+	if (len <= PS_KEY_S)
+		return bpf_map_lookup_elem(&ps_name32, k);
+	if (len <= PS_KEY_M)
+		return bpf_map_lookup_elem(&ps_name64, k);
+	if (len <= PS_KEY_L)
+		return bpf_map_lookup_elem(&ps_name128, k);
+	return bpf_map_lookup_elem(&ps_name256, k);
+}
+
+static __always_inline __u32 ps_hash32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+static __always_inline __be32 ps_prefix_mask(__u32 prefix, __u32 word)
+{
+	__u32 lo = word * 32;
+
+	if (prefix >= lo + 32)
+		return 0xffffffff;
+	if (prefix <= lo)
+		return 0;
+	return bpf_htonl(~0U << (32 - (prefix - lo)));
+}
+
+/* ------------------------------------------------------------------ */
+/* Phase 1: addresses, UDP and the DNS header                          */
+/* ------------------------------------------------------------------ */
+
+static __always_inline int ps_dst_ours(void *data, void *data_end,
+				       struct ps_pkt *pkt,
+				       const struct ps_cfg *cfg)
+{
+	__u32 l3 = pkt->l3 & 0x1f;
+
+	if (cfg->n_listen4 == 0 && cfg->n_listen6 == 0)
+		return 1;
+	if (pkt->family == 4) {
+		struct iphdr *ip = data + l3;
+
+		if ((void *)(ip + 1) > data_end)
+			return 0;
+#pragma unroll
+		for (int i = 0; i < PS_LISTEN_MAX; i++) {
+			if (i >= cfg->n_listen4)
+				break;
+			if (cfg->listen4[i] == ip->daddr)
+				return 1;
+		}
+		return 0;
+	}
+	{
+		struct ipv6hdr *ip6 = data + l3;
+		__u64 a, b;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return 0;
+		a = *(ps_u64 *)&ip6->daddr;
+		b = *((ps_u64 *)&ip6->daddr + 1);
+#pragma unroll
+		for (int i = 0; i < PS_LISTEN_MAX; i++) {
+			if (i >= cfg->n_listen6)
+				break;
+			if (*(ps_u64 *)cfg->listen6[i] == a &&
+			    *((ps_u64 *)cfg->listen6[i] + 1) == b)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Checks the frame is a unicast query from a unicast source with sane
+ * lengths, saves what the reply needs (pseudo header, UDP ports, IP fields)
+ * into scratch and parses the DNS header.
+ */
+PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
+			 struct ps_scratch *sc, const struct ps_cfg *cfg)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	struct ps_dstate *st;
+	struct ethhdr *eth = data;
+	struct udphdr *udp;
+	struct ps_dnshdr *dh;
+	__u32 l3, l4, ulen, dns;
+	__u16 fl;
+
+	if (!pkt || !sc || !cfg)
+		return PS_PASS;
+	st = &sc->st;
+	l3 = pkt->l3 & 0x1f;
+	l4 = pkt->l4 & 0x7f;
+	udp = data + l4;
+	if (!ps_dst_ours(data, data_end, pkt, cfg))
+		return PS_NOTOURS;
+	if ((void *)(eth + 1) > data_end || (void *)(udp + 1) > data_end)
+		return PS_MALFORMED;
+	if (eth->h_dest[0] & 1)		/* multicast/broadcast destination */
+		return PS_PASS;
+	if (udp->source == 0)
+		return PS_PASS;
+	ulen = bpf_ntohs(udp->len);
+	if (ulen != pkt->l4_len || ulen < 8 + PS_DNS_HDR_LEN + 5)
+		return PS_MALFORMED;
+
+	if (pkt->family == 4) {
+		struct iphdr *ip = data + l3;
+		__u32 s, ihl = pkt->ihl & 0x3f;
+		__u64 sum = 0;
+
+		if ((void *)(ip + 1) > data_end)
+			return PS_MALFORMED;
+		s = bpf_ntohl(ip->saddr);
+		if (s == 0 || s == 0xffffffff || (s >> 28) == 0xe ||
+		    (s >> 24) == 127)
+			return PS_PASS;
+		/* the stack drops a bad header checksum; so do we */
+#pragma unroll
+		for (int i = 0; i < 30; i++) {
+			__u16 *w = (void *)ip + i * 2;
+
+			if (i * 2 >= ihl)
+				break;
+			if ((void *)(w + 1) > data_end)
+				return PS_MALFORMED;
+			sum += *w;
+		}
+		if (ps_csum_fold(sum) != 0xffff)
+			return PS_MALFORMED;
+		/* pseudo header of the reply: our address, then theirs */
+		*(ps_u32 *)&sc->buf[28] = ip->daddr;
+		*(ps_u32 *)&sc->buf[32] = ip->saddr;
+		sc->buf[36] = 0;
+		sc->buf[37] = IPPROTO_UDP;
+		st->ip_tos = ip->tos;
+		st->ip_id = ip->id;
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return PS_MALFORMED;
+		if (ip6->saddr.in6_u.u6_addr8[0] == 0xff)
+			return PS_PASS;
+		if (udp->check == 0)		/* RFC 8200: must discard */
+			return PS_MALFORMED;
+		__builtin_memcpy(&sc->buf[0], &ip6->daddr, 16);
+		__builtin_memcpy(&sc->buf[16], &ip6->saddr, 16);
+		*(ps_u32 *)&sc->buf[36] = 0;
+		sc->buf[39] = IPPROTO_UDP;
+		st->ip6_flow = *(ps_u32 *)ip6;
+	}
+	/* UDP header of the reply; length and checksum come later */
+	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 0] = udp->dest;
+	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 2] = udp->source;
+	/* frame head, to restore after the IPv4 options are cut */
+	if (data + 24 > data_end)
+		return PS_MALFORMED;
+	*(ps_u64 *)&st->l2[0] = *(ps_u64 *)data;
+	*(ps_u64 *)&st->l2[8] = *(ps_u64 *)(data + 8);
+	*(ps_u64 *)&st->l2[16] = *(ps_u64 *)(data + 16);
+
+	dns = l4 + sizeof(*udp);
+	dh = data + dns;
+	if ((void *)(dh + 1) > data_end)
+		return PS_MALFORMED;
+	fl = bpf_ntohs(dh->flags);
+	/* never answer a response; other opcodes and TC=1 queries are the
+	 * stack's */
+	if (fl & (DNS_QR | DNS_OPCODE | DNS_TC))
+		return PS_PASS;
+	if (dh->qd != bpf_htons(1) || dh->an || dh->ns ||
+	    bpf_ntohs(dh->ar) > 1)
+		return PS_PASS;
+
+	st->dns = dns;
+	st->msg_len = ulen - 8;
+	st->id = dh->id;
+	st->qflags = fl;
+	st->edns = dh->ar != 0;		/* verified to be OPT later */
+	return PS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Phase 2: walk the labels of QNAME                                    */
+/* ------------------------------------------------------------------ */
+
+PS_PHASE int ps_dns_walk(struct xdp_md *ctx, struct ps_scratch *sc)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	__u32 off = 0;
+	__u8 *q;
+	int i;
+
+	if (!sc)
+		return PS_PASS;
+	q = data + (sc->st.dns & 0xff) + PS_DNS_HDR_LEN;
+
+	for (i = 0; i < PS_LABELS_MAX; i++) {
+		__u8 *lp = q + off;
+		__u8 len;
+
+		if ((void *)(lp + 1) > data_end)
+			return PS_MALFORMED;
+		len = *lp;
+		sc->labels[i] = off;
+		if (len == 0)
+			break;
+		/* compression pointers (0xc0) and the obsolete extended label
+		 * types: a query's own name never needs them */
+		if (len > PS_LABEL_MAX)
+			return PS_MALFORMED;
+		off += len + 1;
+		if (off > PS_NAME_WIRE_MAX - 1)
+			return PS_MALFORMED;	/* over 255 bytes */
+	}
+	if (i >= PS_LABELS_MAX)
+		return PS_MALFORMED;
+	sc->st.name_len = off + 1;
+	sc->st.nlabels = i + 1;
+	return PS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Phase 3: copy the question into the reply, build the lookup key      */
+/* ------------------------------------------------------------------ */
+
+PS_PHASE int ps_dns_question(struct xdp_md *ctx, struct ps_scratch *sc)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	__u32 name_len, qlen, n, done, tail;
+	struct ps_dstate *st;
+	__u8 *src, *msgq;
+	__u16 qclass;
+
+	if (!sc)
+		return PS_PASS;
+	st = &sc->st;
+	name_len = st->name_len & 0x1ff;
+	qlen = name_len + 4;
+	src = data + (st->dns & 0xff) + PS_DNS_HDR_LEN;
+	msgq = &sc->buf[PS_BUF_MSG + PS_DNS_HDR_LEN];
+
+	if (qlen + PS_DNS_HDR_LEN > st->msg_len)
+		return PS_MALFORMED;
+
+	/* The loops below each test one bound only, and their bounds are
+	 * read back from scratch: with several refinable conditions per
+	 * iteration the verifier's work grows with the square of the
+	 * iterations. */
+
+	/* 1. the question, 8 bytes at a time while the frame has them */
+	st->tmp = (qlen + 7) / 8;
+	n = st->tmp;
+	st->copied = 0;
+	for (__u32 c = 0; c < 33; c++) {
+		__u8 *p = src + c * 8;
+
+		if (c >= n)
+			break;
+		ps_barrier_var(p);
+		if ((void *)(p + 8) > data_end)
+			break;
+		*(ps_u64 *)(msgq + c * 8) = *(ps_u64 *)p;
+		st->copied = c * 8 + 8;
+	}
+	/* ...and byte by byte where the question ends the frame */
+	done = st->copied & 0x1ff;
+	if (done < qlen) {
+		st->tmp = qlen - done;
+		tail = st->tmp;
+		for (__u32 b = 0; b < 8; b++) {
+			__u8 *p = src + done + b;
+
+			if (b >= tail)
+				break;
+			ps_barrier_var(p);
+			if ((void *)(p + 1) > data_end)
+				return PS_MALFORMED;
+			msgq[done + b] = *p;
+		}
+	}
+
+	/* 2. the key: the name lower-cased, zero padded to its key size */
+	st->tmp = ps_key_size(name_len) / 8;
+	n = st->tmp;
+	for (__u32 c = 0; c < PS_KEY_X / 8; c++) {
+		if (c >= n)
+			break;
+		*(ps_u64 *)&sc->key[c * 8] = ps_lower8(*(ps_u64 *)(msgq + c * 8));
+	}
+	done = name_len & ~7U;
+	if (name_len & 7)
+		*(ps_u64 *)&sc->key[done] &= (1ULL << ((name_len & 7) * 8)) - 1;
+	else
+		*(ps_u64 *)&sc->key[done] = 0;
+	st->tmp = done / 8 + 1;
+	done = st->tmp;
+	for (__u32 i = 0; i < PS_KEY_X / 8; i++) {
+		__u32 c = done + i;
+
+		if (c >= n)
+			break;
+		*(ps_u64 *)&sc->key[(c * 8) & (PS_KEY_X - 8)] = 0;
+	}
+
+	st->qtype = bpf_ntohs(*(ps_u16 *)(msgq + name_len));
+	qclass = bpf_ntohs(*(ps_u16 *)(msgq + name_len + 2));
+	st->qend = PS_DNS_HDR_LEN + qlen;
+	if (qclass != PS_C_IN)
+		return PS_PASS;
+	/* meta types (ANY, AXFR, IXFR, MAILA/B, TSIG, TKEY) and OPT as a
+	 * question are the stack's */
+	if (st->qtype == PS_T_OPT || (st->qtype >= 128 && st->qtype <= 255))
+		return PS_PASS;
+	return PS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Phase 4: the optional EDNS OPT record                                */
+/* ------------------------------------------------------------------ */
+
+PS_PHASE int ps_dns_opt(struct xdp_md *ctx, struct ps_scratch *sc,
+			const struct ps_cfg *cfg)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	__u32 qend, msg_len, size, rdlen, end;
+	struct ps_dstate *st;
+	__u8 *p, *o;
+
+	if (!sc || !cfg)
+		return PS_PASS;
+	st = &sc->st;
+	qend = st->qend & 0x1ff;
+	msg_len = st->msg_len;
+	p = data + (st->dns & 0xff) + qend;
+	st->rcode = PS_RC_NOERROR;
+	if (!st->edns) {
+		if (qend != msg_len)
+			return PS_MALFORMED;	/* trailing bytes */
+		st->limit = 512;
+		return PS_OK;
+	}
+	if ((void *)(p + 11) > data_end || qend + 11 > msg_len)
+		return PS_MALFORMED;
+	/* owner must be the root; anything but OPT (TSIG, SIG(0)) is the
+	 * stack's */
+	if (p[0] != 0 || p[1] != 0 || p[2] != PS_T_OPT)
+		return PS_PASS;
+	size = ((__u32)p[3] << 8) | p[4];
+	rdlen = ((__u32)p[9] << 8) | p[10];
+	if (qend + 11 + rdlen != msg_len)
+		return PS_MALFORMED;
+	/* options must tile the RDATA exactly */
+	end = 0;
+	o = p + 11;
+	for (int i = 0; i < 16; i++) {
+		__u8 *h;
+
+		if (end >= rdlen)
+			break;
+		if (end > 0x7ff)	/* no frame is that long */
+			return PS_MALFORMED;
+		h = o + end;
+		if ((void *)(h + 4) > data_end)
+			return PS_MALFORMED;
+		end += 4 + (((__u32)h[2] << 8) | h[3]);
+	}
+	if (end != rdlen)
+		return end < rdlen ? PS_PASS : PS_MALFORMED;
+
+	if (size < 512)
+		size = 512;
+	if (size > cfg->edns_size)
+		size = cfg->edns_size;
+	st->limit = size;
+	if (p[6] != 0)			/* EDNS version */
+		st->rcode = PS_RC_BADVERS;
+	return PS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Phase 5: find the name, or the zone that holds it                    */
+/* ------------------------------------------------------------------ */
+
+static __always_inline void ps_take_name(struct ps_dstate *st,
+					 const struct ps_name *e)
+{
+	st->ttl = e->ttl;
+	st->pool = e->pool;
+	st->zone = e->zone;
+	st->nflags = e->flags;
+	st->zone_labels = e->zone_labels;
+}
+
+/* Sets st->found: 1 the name itself, 2 a zone that holds it, 0 neither. */
+PS_PHASE int ps_dns_find(struct ps_scratch *sc, const struct ps_cfg *cfg)
+{
+	struct ps_dstate *st;
+	__u32 name_len, n, max_apex;
+	struct ps_name *e;
+	int hit = 0;
+
+	if (!sc || !cfg)
+		return PS_PASS;
+	st = &sc->st;
+	name_len = st->name_len & 0x1ff;
+	n = (st->nlabels & 0xff) - 1;		/* labels without the root */
+	max_apex = cfg->max_apex_labels;
+
+	st->found = 0;
+	e = ps_name_lookup(sc->key, 0, name_len);
+	if (e) {
+		ps_take_name(st, e);
+		st->found = 1;
+		return PS_OK;
+	}
+
+	/* Not configured: find the enclosing zone, walking suffixes from the
+	 * shortest.  Zone apexes, configured names and their empty
+	 * non-terminal ancestors are all keys, so inside a zone the first
+	 * missing suffix ends the walk; above every zone, a walk deeper than
+	 * the deepest apex cannot find one.  Suffix keys are used in place,
+	 * so the key buffer must be zero past the name. */
+	for (__u32 c = PS_KEY_X / 8; c < PS_KEYBUF_SIZE / 8; c++)
+		*(ps_u64 *)&sc->key[c * 8] = 0;
+	for (__u32 c = PS_KEY_S / 8; c < PS_KEY_X / 8; c++) {
+		if (c * 8 >= name_len)
+			*(ps_u64 *)&sc->key[c * 8] = 0;
+	}
+
+	/* configured names are at most PS_CONF_LABELS_MAX deep, so the walk
+	 * ends within one label more */
+	for (__u32 j = 1; j <= PS_CONF_LABELS_MAX + 1; j++) {
+		__u32 off, k;
+
+		if (j >= n)
+			break;
+		k = n - j;
+		off = sc->labels[k & (PS_LABELS_MAX - 1)];
+		e = ps_name_lookup(sc->key, off, name_len - off);
+		if (e) {
+			ps_take_name(st, e);
+			hit = 1;
+			continue;
+		}
+		if (hit || j >= max_apex)
+			break;
+	}
+	if (hit)
+		st->found = 2;
+	return PS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Phase 6: the answer                                                  */
+/* ------------------------------------------------------------------ */
+
+/* SOA of the zone (owner: the apex inside the question) at st->pos. */
+static __always_inline int ps_put_soa(struct ps_scratch *sc,
+				      const struct ps_zone *z, int negative)
+{
+	struct ps_dstate *st = &sc->st;
+	__u8 *m = &sc->buf[PS_BUF_MSG];
+	__u32 pos = st->pos;
+	__u32 len = z->soa_len;
+	__u32 li = (st->nlabels - 1 - st->zone_labels) & (PS_LABELS_MAX - 1);
+	__u32 apex = PS_DNS_HDR_LEN + sc->labels[li];
+
+	if (pos > PS_MSG_MAX - 2 - PS_SOA_MAX || len > PS_SOA_MAX || len < 10)
+		return -1;
+	*(ps_u16 *)(m + pos) = bpf_htons(0xc000 | apex);
+	pos += 2;
+	for (__u32 c = 0; c < PS_SOA_MAX / 8; c++) {
+		if (c * 8 >= len)
+			break;
+		*(ps_u64 *)(m + pos + c * 8) = *(ps_u64 *)(z->soa + c * 8);
+	}
+	*(ps_u32 *)(m + pos + 4) = negative ? z->neg_ttl : z->soa_ttl;
+	st->pos = pos + len;
+	return 0;
+}
+
+static __always_inline int ps_put_ns(struct ps_scratch *sc,
+				     const struct ps_zone *z)
+{
+	struct ps_dstate *st = &sc->st;
+	__u8 *m = &sc->buf[PS_BUF_MSG];
+	__u32 pos = st->pos;
+	__u32 len = z->ns_len;
+
+	if (pos > PS_MSG_MAX - PS_NS_MAX || len > PS_NS_MAX)
+		return -1;
+	for (__u32 c = 0; c < PS_NS_MAX / 8; c++) {
+		if (c * 8 >= len)
+			break;
+		*(ps_u64 *)(m + pos + c * 8) = *(ps_u64 *)(z->ns + c * 8);
+	}
+	st->pos = pos + len;
+	st->an = z->ns_count;
+	return 0;
+}
+
+static __always_inline __u32 ps_pick_slot(struct ps_scratch *sc,
+					  const struct ps_sel *sel, int v6)
+{
+	__u32 h;
+
+	if (sel->mode != PS_SEL_HASH)
+		return bpf_get_prandom_u32() & (PS_SEL_SLOTS - 1);
+	/* the client's address is the pseudo header's destination */
+	if (!v6) {
+		h = *(ps_u32 *)&sc->buf[32] & ps_prefix_mask(sel->prefix4, 0);
+	} else {
+		h = 0;
+#pragma unroll
+		for (int w = 0; w < 4; w++)
+			h = ps_hash32(h ^ (*(ps_u32 *)&sc->buf[16 + w * 4] &
+					   ps_prefix_mask(sel->prefix6, w)));
+	}
+	return ps_hash32(h ^ sel->seed) & (PS_SEL_SLOTS - 1);
+}
+
+/* A or AAAA records from the name's pool; none means NODATA. */
+static __always_inline int ps_put_pool(struct ps_scratch *sc)
+{
+	struct ps_dstate *st = &sc->st;
+	__u8 *m = &sc->buf[PS_BUF_MSG];
+	__u32 pool = st->pool;
+	int v6 = st->qtype == PS_T_AAAA;
+	__be32 ttl = bpf_htonl(st->ttl);
+	const struct ps_sel *sel;
+	__u32 n, slot, pos;
+
+	if (pool >= PS_MAX_POOLS)
+		return -1;
+	sel = ps_lookup_gen(&ps_sel, pool, PS_GEN_POOL(pool));
+	if (!sel)
+		return -1;
+	n = v6 ? sel->a6 : sel->a4;
+	if (n == 0)
+		return 0;
+	slot = ps_pick_slot(sc, sel, v6);
+	pos = st->pos;
+	for (__u32 i = 0; i < PS_ANSWERS_MAX; i++) {
+		__u32 idx;
+
+		if (i >= n)
+			break;
+		if (pos > PS_MSG_MAX - 28)
+			return -1;
+		*(ps_u16 *)(m + pos) = bpf_htons(0xc000 | PS_DNS_HDR_LEN);
+		*(ps_u16 *)(m + pos + 4) = bpf_htons(PS_C_IN);
+		*(ps_u32 *)(m + pos + 6) = ttl;
+		if (!v6) {
+			idx = sel->slot4[slot][i] & (PS_POOL_SERVERS_MAX - 1);
+			*(ps_u16 *)(m + pos + 2) = bpf_htons(PS_T_A);
+			*(ps_u16 *)(m + pos + 10) = bpf_htons(4);
+			*(ps_u32 *)(m + pos + 12) = sel->addr4[idx];
+			pos += 16;
+		} else {
+			idx = sel->slot6[slot][i] & (PS_POOL_SERVERS_MAX - 1);
+			*(ps_u16 *)(m + pos + 2) = bpf_htons(PS_T_AAAA);
+			*(ps_u16 *)(m + pos + 10) = bpf_htons(16);
+			*(ps_u64 *)(m + pos + 12) = *(ps_u64 *)&sel->addr6[idx][0];
+			*(ps_u64 *)(m + pos + 20) = *(ps_u64 *)&sel->addr6[idx][8];
+			pos += 28;
+		}
+	}
+	st->pos = pos;
+	st->an = n;
+	return 0;
+}
+
+/* The rcode and the answer and authority sections. */
+static __always_inline int ps_dns_sections(struct ps_scratch *sc)
+{
+	struct ps_dstate *st = &sc->st;
+	const struct ps_zone *z;
+	__u32 zone;
+
+	if (st->rcode == PS_RC_BADVERS) {
+		st->stat = PS_ST_BADVERS;
+		return 0;
+	}
+	if (!st->found) {
+		st->rcode = PS_RC_REFUSED;
+		st->stat = PS_ST_REFUSED;
+		return 0;
+	}
+	st->aa = 1;
+	st->stat = PS_ST_NOERROR;
+	zone = st->zone;
+	if (zone >= PS_MAX_ZONES)
+		return -1;
+	if (st->found == 1) {
+		if ((st->qtype == PS_T_A || st->qtype == PS_T_AAAA) &&
+		    (st->nflags & PS_NAME_POOL)) {
+			if (ps_put_pool(sc))
+				return -1;
+			if (st->an)
+				return 0;
+		} else if ((st->nflags & PS_NAME_APEX) &&
+			   (st->qtype == PS_T_SOA || st->qtype == PS_T_NS)) {
+			z = ps_lookup_gen(&ps_zone, zone, PS_GEN_ZONE(zone));
+			if (!z)
+				return -1;
+			if (st->qtype == PS_T_NS)
+				return ps_put_ns(sc, z);
+			st->an = 1;
+			return ps_put_soa(sc, z, 0);
+		}
+		st->stat = PS_ST_NODATA;
+	} else {
+		st->rcode = PS_RC_NXDOMAIN;
+		st->stat = PS_ST_NXDOMAIN;
+	}
+	z = ps_lookup_gen(&ps_zone, zone, PS_GEN_ZONE(zone));
+	if (!z)
+		return -1;
+	st->ns = 1;
+	return ps_put_soa(sc, z, 1);
+}
+
+/* The whole reply message: sections, then truncation to the client's
+ * limit, OPT and header. */
+PS_PHASE int ps_dns_answer(struct ps_scratch *sc, const struct ps_cfg *cfg)
+{
+	struct ps_dstate *st;
+	__u32 opt, pos;
+	__u8 *m;
+	__u16 fl;
+
+	if (!sc || !cfg)
+		return PS_FAIL;
+	st = &sc->st;
+	m = &sc->buf[PS_BUF_MSG];
+	st->pos = st->qend;
+	st->an = 0;
+	st->ns = 0;
+	st->aa = 0;
+	st->tc = 0;
+	if (ps_dns_sections(sc))
+		return PS_FAIL;
+
+	opt = st->edns ? 11 : 0;
+	pos = st->pos;
+	if (pos + opt > st->limit) {
+		/* does not fit: an empty TC=1 reply sends the client to TCP */
+		pos = st->qend;
+		st->an = 0;
+		st->ns = 0;
+		st->tc = 1;
+	}
+	if (st->edns) {
+		if (pos > PS_MSG_MAX - 11)
+			return PS_FAIL;
+		m[pos] = 0;
+		*(ps_u16 *)(m + pos + 1) = bpf_htons(PS_T_OPT);
+		*(ps_u16 *)(m + pos + 3) = bpf_htons(cfg->edns_size);
+		m[pos + 5] = st->rcode >> 4;		/* extended rcode */
+		m[pos + 6] = 0;				/* version */
+		*(ps_u16 *)(m + pos + 7) = 0;		/* DO clear */
+		*(ps_u16 *)(m + pos + 9) = 0;
+		pos += 11;
+	}
+	fl = DNS_QR | (st->qflags & (DNS_RD | DNS_CD)) | (st->rcode & 0xf);
+	if (st->aa)
+		fl |= DNS_AA;
+	if (st->tc)
+		fl |= DNS_TC;
+	*(ps_u16 *)(m + 0) = st->id;
+	*(ps_u16 *)(m + 2) = bpf_htons(fl);
+	*(ps_u16 *)(m + 4) = bpf_htons(1);
+	*(ps_u16 *)(m + 6) = bpf_htons(st->an);
+	*(ps_u16 *)(m + 8) = bpf_htons(st->ns);
+	*(ps_u16 *)(m + 10) = bpf_htons(st->edns ? 1 : 0);
+	st->pos = pos;
+	return PS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Phase 7: turn the frame into the reply                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Returns XDP_TX, XDP_PASS (frame untouched) or XDP_DROP.
+ *
+ * The reply is written whole from the start of the frame: Ethernet and
+ * VLAN tags from the saved head, a fresh IP header (IPv4 options are not
+ * echoed), then UDP and the message from scratch.  A longer reply needs
+ * room: at the tail if the driver left some (veth frames that came from an
+ * skb may have almost none), else at the head, where XDP guarantees
+ * XDP_PACKET_HEADROOM bytes.
+ */
+PS_PHASE int ps_emit(struct xdp_md *ctx, struct ps_pkt *pkt,
+		     struct ps_scratch *sc)
+{
+	__u32 msg_len, udp_len, l3, iplen, pstart, clen;
+	struct ps_dstate *st;
+	void *data, *data_end;
+	__u64 sum = 0;
+	int v4, delta;
+
+	if (!sc || !pkt)
+		return XDP_PASS;
+	st = &sc->st;
+	msg_len = st->pos & 0x7ff;
+	if (msg_len > PS_MSG_MAX)
+		return XDP_PASS;
+	udp_len = 8 + msg_len;
+	l3 = pkt->l3 & 0x1f;
+	v4 = pkt->family == 4;
+	iplen = v4 ? 20 : 40;
+	pstart = v4 ? 28 : 0;
+
+	/* UDP length and checksum over pseudo header + UDP + message */
+	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 4] = bpf_htons(udp_len);
+	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 6] = 0;
+	if (v4)
+		*(ps_u16 *)&sc->buf[38] = bpf_htons(udp_len);
+	else
+		*(ps_u32 *)&sc->buf[32] = bpf_htonl(udp_len);
+	*(ps_u32 *)&sc->buf[PS_BUF_MSG + msg_len] = 0;	/* pad to 4 */
+	clen = (PS_BUF_MSG - pstart + msg_len + 3) & ~3U;
+#pragma unroll
+	for (int i = 0; i < 3; i++) {
+		__u32 n;
+
+		if (clen <= i * 512)
+			break;
+		n = clen - i * 512;
+		if (n > 512)
+			n = 512;
+		sum = bpf_csum_diff(0, 0, (void *)&sc->buf[pstart + i * 512],
+				    n, (__u32)sum);
+	}
+	sum = (__u16)~ps_csum_fold(sum);
+	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 6] = sum ? sum : 0xffff;
+
+	/* From here on the frame changes; a failure to make room leaves it
+	 * untouched. */
+	data = ps_data(ctx);
+	data_end = ps_data_end(ctx);
+	delta = (int)(l3 + iplen + udp_len) - (int)(data_end - data);
+	if (delta < 0) {
+		if (bpf_xdp_adjust_tail(ctx, delta))
+			return XDP_PASS;
+	} else if (delta > 0) {
+		if (bpf_xdp_adjust_tail(ctx, delta) &&
+		    bpf_xdp_adjust_head(ctx, -delta))
+			return XDP_PASS;
+	}
+
+	data = ps_data(ctx);
+	data_end = ps_data_end(ctx);
+	if (data + l3 + 40 > data_end || data + 24 > data_end)
+		return XDP_DROP;
+	/* Ethernet and VLAN tags, back to the sender; what lands past l3 is
+	 * overwritten by the IP header */
+	__builtin_memcpy(data, &st->l2[6], 6);
+	__builtin_memcpy(data + 6, &st->l2[0], 6);
+	*(ps_u32 *)(data + 12) = *(ps_u32 *)&st->l2[12];
+	*(ps_u64 *)(data + 16) = *(ps_u64 *)&st->l2[16];
+
+	if (v4) {
+		struct iphdr *ip = data + l3;
+
+		*(ps_u16 *)ip = bpf_htons(0x4500 | st->ip_tos);
+		ip->tot_len = bpf_htons(20 + udp_len);
+		ip->id = st->ip_id;
+		ip->frag_off = 0;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_UDP;
+		ip->check = 0;
+		ip->saddr = *(ps_u32 *)&sc->buf[28];
+		ip->daddr = *(ps_u32 *)&sc->buf[32];
+		ip->check = ~ps_csum_fold(ps_csum_ip4((__u16 *)ip));
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+
+		*(ps_u32 *)ip6 = st->ip6_flow;
+		ip6->payload_len = bpf_htons(udp_len);
+		ip6->nexthdr = IPPROTO_UDP;
+		ip6->hop_limit = 64;
+		__builtin_memcpy(&ip6->saddr, &sc->buf[0], 16);
+		__builtin_memcpy(&ip6->daddr, &sc->buf[16], 16);
+	}
+	if (bpf_xdp_store_bytes(ctx, l3 + iplen, &sc->buf[PS_BUF_UDP], udp_len))
+		return XDP_DROP;
+	return XDP_TX;
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * The DNS fast path.  Returns an XDP verdict for DNS traffic to us, or
+ * PS_CONTINUE for anything else.
+ */
+static __always_inline int ps_dns(struct xdp_md *ctx, struct ps_pkt *pkt,
+				  struct ps_stats *stats)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct udphdr *udp = data + (pkt->l4 & 0x7f);
+	const struct ps_cfg *cfg;
+	struct ps_scratch *sc;
+	__u32 zero = 0, what;
+	int rc, verdict;
+
+	if ((void *)(udp + 1) > data_end)
+		return PS_CONTINUE;
+	cfg = ps_lookup_gen(&ps_cfg, 0, PS_GEN_CFG);
+	if (!cfg || udp->dest != cfg->dns_port)
+		return PS_CONTINUE;
+	sc = bpf_map_lookup_elem(&ps_scratch, &zero);
+	if (!sc)
+		return PS_CONTINUE;
+
+	rc = ps_dns_head(ctx, pkt, sc, cfg);
+	if (rc == PS_NOTOURS)
+		return PS_CONTINUE;
+	stats->c[PS_ST_QUERIES]++;
+	if (!(cfg->flags & PS_CFG_READY)) {
+		stats->c[PS_ST_PASS_NOTREADY]++;
+		goto pass;
+	}
+	if (rc == PS_OK)
+		rc = ps_dns_walk(ctx, sc);
+	if (rc == PS_OK)
+		rc = ps_dns_question(ctx, sc);
+	if (rc == PS_OK)
+		rc = ps_dns_opt(ctx, sc, cfg);
+	if (rc == PS_MALFORMED)
+		stats->c[PS_ST_PASS_MALFORMED]++;
+	if (rc != PS_OK)
+		goto pass;
+
+	if (sc->st.rcode != PS_RC_BADVERS)
+		rc = ps_dns_find(sc, cfg);
+	if (rc == PS_OK)
+		rc = ps_dns_answer(sc, cfg);
+	if (rc != PS_OK)
+		goto pass;
+
+	verdict = ps_emit(ctx, pkt, sc);
+	if (verdict == XDP_TX) {
+		what = sc->st.stat;
+		if (what < PS_ST_MAX)
+			stats->c[what]++;
+		if (sc->st.tc)
+			stats->c[PS_ST_TRUNCATED]++;
+		return XDP_TX;
+	}
+	if (verdict == XDP_DROP) {
+		stats->c[PS_ST_DROP]++;
+		return XDP_DROP;
+	}
+pass:
+	stats->c[PS_ST_PASS]++;
+	return XDP_PASS;
+}
+
+#endif

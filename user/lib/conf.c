@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Config file parsing and validation (libconfig syntax; names through
+ * ldns).  Every error names the file and line of the offending setting.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <libconfig.h>
+#include <ldns/ldns.h>
+
+#include "conf.h"
+
+#define TTL_MAX 2147483647LL	/* RFC 2181 */
+
+struct parser {
+	config_t cfg;
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(struct parser *p, const config_setting_t *s,
+		const char *fmt, ...)
+{
+	char msg[PS_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s && config_setting_source_line(s))
+		snprintf(p->err, p->errlen, "%s:%d: %s", p->file,
+			 config_setting_source_line(s), msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
+	return -1;
+}
+
+/* ---- names and addresses ------------------------------------------ */
+
+int ps_dname_from_text(struct ps_dname *out, const char *text, char *err,
+		       size_t errlen)
+{
+	ldns_rdf *rdf = NULL;
+	ldns_status st;
+	size_t len, i;
+	uint8_t *w;
+
+	memset(out, 0, sizeof(*out));
+	if (!text[0]) {
+		snprintf(err, errlen, "empty name");
+		return -1;
+	}
+	st = ldns_str2rdf_dname(&rdf, text);
+	if (st != LDNS_STATUS_OK) {
+		snprintf(err, errlen, "bad name '%s': %s", text,
+			 ldns_get_errorstr_by_id(st));
+		return -1;
+	}
+	ldns_dname2canonical(rdf);
+	len = ldns_rdf_size(rdf);
+	w = ldns_rdf_data(rdf);
+	/* hostname characters only: catches typos, and '*' would read as a
+	 * wildcard, which we do not implement */
+	for (i = 0; i < len && w[i]; i += w[i] + 1) {
+		for (size_t j = 1; j <= w[i]; j++) {
+			uint8_t c = w[i + j];
+
+			if (!isalnum(c) && c != '-' && c != '_') {
+				snprintf(err, errlen,
+					 "bad name '%s': character '%c' (only letters, digits, '-' and '_' in labels)",
+					 text, isprint(c) ? c : '?');
+				ldns_rdf_deep_free(rdf);
+				return -1;
+			}
+		}
+		out->labels++;
+	}
+	out->len = len;
+	memcpy(out->wire, w, len);
+	ldns_rdf_deep_free(rdf);
+	return 0;
+}
+
+void ps_dname_to_text(const struct ps_dname *n, char *buf, size_t len)
+{
+	size_t o = 0, i = 0;
+
+	if (!len)
+		return;
+	buf[0] = 0;
+	if (n->len <= 1) {
+		snprintf(buf, len, ".");
+		return;
+	}
+	while (i < n->len && n->wire[i] && o + 1 < len) {
+		uint8_t l = n->wire[i];
+
+		if (o && o + 1 < len)
+			buf[o++] = '.';
+		for (uint8_t j = 1; j <= l && o + 1 < len; j++)
+			buf[o++] = n->wire[i + j];
+		i += l + 1;
+	}
+	buf[o] = 0;
+}
+
+bool ps_dname_within(const struct ps_dname *child,
+		     const struct ps_dname *parent)
+{
+	struct ps_dname s;
+
+	if (child->labels < parent->labels)
+		return false;
+	ps_dname_parent(&s, child, child->labels - parent->labels);
+	return s.len == parent->len && !memcmp(s.wire, parent->wire, s.len);
+}
+
+void ps_dname_parent(struct ps_dname *out, const struct ps_dname *in, int n)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < n && off < in->len && in->wire[off]; i++)
+		off += in->wire[off] + 1;
+	memset(out, 0, sizeof(*out));
+	out->len = in->len - off;
+	out->labels = in->labels >= n ? in->labels - n : 0;
+	memcpy(out->wire, in->wire + off, out->len);
+}
+
+int ps_addr_parse(struct ps_addr *out, const char *text)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, text, &out->v4) == 1) {
+		out->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &out->v6) == 1) {
+		out->family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+const char *ps_addr_str(const struct ps_addr *a, char *buf, size_t len)
+{
+	return inet_ntop(a->family, a->family == AF_INET ?
+			 (const void *)&a->v4 : (const void *)&a->v6,
+			 buf, len);
+}
+
+/* ---- generic setting access ----------------------------------------- */
+
+static int check_keys(struct parser *p, const config_setting_t *g,
+		      const char *where, const char *const *allowed)
+{
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *c = config_setting_get_elem(g, i);
+		const char *name = config_setting_name(c);
+		int ok = 0;
+
+		for (const char *const *a = allowed; *a; a++)
+			ok |= name && !strcmp(name, *a);
+		if (!ok)
+			return fail(p, c, "unknown setting '%s' in %s",
+				    name ? name : "?", where);
+	}
+	return 0;
+}
+
+static int get_int(struct parser *p, const config_setting_t *g,
+		   const char *name, long long *out, long long min,
+		   long long max, long long def, bool required,
+		   const char *where)
+{
+	config_setting_t *s = config_setting_get_member(g, name);
+	long long v;
+
+	if (!s) {
+		if (required)
+			return fail(p, g, "%s: '%s' is required", where, name);
+		*out = def;
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return fail(p, s, "%s: '%s' must be an integer", where, name);
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return fail(p, s, "%s: '%s' = %lld is out of range [%lld, %lld]",
+			    where, name, v, min, max);
+	*out = v;
+	return 0;
+}
+
+static int get_str(struct parser *p, const config_setting_t *g,
+		   const char *name, const char **out, bool required,
+		   const char *where)
+{
+	config_setting_t *s = config_setting_get_member(g, name);
+
+	*out = NULL;
+	if (!s) {
+		if (required)
+			return fail(p, g, "%s: '%s' is required", where, name);
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(p, s, "%s: '%s' must be a string", where, name);
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+static int get_name(struct parser *p, const config_setting_t *g,
+		    const char *name, struct ps_dname *out, const char **text,
+		    bool required, const char *where)
+{
+	config_setting_t *s = config_setting_get_member(g, name);
+	char why[PS_ERR_MAX];
+	const char *t;
+
+	if (get_str(p, g, name, &t, required, where))
+		return -1;
+	if (text)
+		*text = t;
+	if (!t)
+		return 0;
+	if (ps_dname_from_text(out, t, why, sizeof(why)))
+		return fail(p, s, "%s: %s", where, why);
+	if (out->labels > PS_CONF_LABELS_MAX)
+		return fail(p, s, "%s: '%s' has %d labels (at most %d)",
+			    where, t, out->labels, PS_CONF_LABELS_MAX);
+	return 0;
+}
+
+/* A list of groups (or an array, which libconfig may give for "()") */
+static config_setting_t *get_list(struct parser *p, const config_setting_t *g,
+				  const char *name, int *err)
+{
+	config_setting_t *s = config_setting_get_member(g, name);
+
+	*err = 0;
+	if (!s)
+		return NULL;
+	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	    !(config_setting_type(s) == CONFIG_TYPE_ARRAY &&
+	      config_setting_length(s) == 0)) {
+		*err = fail(p, s, "'%s' must be a list of groups: ( { ... }, ... )",
+			    name);
+		return NULL;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			*err = fail(p, e, "'%s' entries must be groups { ... }",
+				    name);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+static config_setting_t *get_str_array(struct parser *p,
+				       const config_setting_t *g,
+				       const char *name, int *err)
+{
+	config_setting_t *s = config_setting_get_member(g, name);
+
+	*err = 0;
+	if (!s)
+		return NULL;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		*err = fail(p, s, "'%s' must be an array of strings: [ \"...\" ]",
+			    name);
+		return NULL;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			*err = fail(p, e, "'%s' entries must be strings", name);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+/* ---- sections -------------------------------------------------------- */
+
+static int parse_top(struct parser *p, struct ps_conf *c,
+		     const config_setting_t *root)
+{
+	static const char *const keys[] = { "interfaces", "xdp_mode", "bpffs",
+		"dns", "zones", "pools", "names", NULL };
+	static const char *const dkeys[] = { "port", "listen", "edns_udp_size",
+		NULL };
+	config_setting_t *s, *d;
+	const char *str;
+	long long v;
+	int err;
+
+	if (check_keys(p, root, "the top level", keys))
+		return -1;
+
+	s = get_str_array(p, root, "interfaces", &err);
+	if (err)
+		return -1;
+	if (!s || config_setting_length(s) == 0)
+		return fail(p, s, "'interfaces' is required: the NICs to attach to, e.g. interfaces = [ \"eth0\" ];");
+	if (config_setting_length(s) > PS_IFACES_MAX)
+		return fail(p, s, "at most %d interfaces", PS_IFACES_MAX);
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const char *n = config_setting_get_string_elem(s, i);
+		config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (!n[0] || strlen(n) >= sizeof(c->ifaces[0]))
+			return fail(p, e, "bad interface name '%s'", n);
+		for (int j = 0; j < c->nifaces; j++)
+			if (!strcmp(c->ifaces[j], n))
+				return fail(p, e, "interface '%s' listed twice", n);
+		snprintf(c->ifaces[c->nifaces++], sizeof(c->ifaces[0]), "%s", n);
+	}
+
+	if (get_str(p, root, "xdp_mode", &str, false, "the top level"))
+		return -1;
+	if (!str || !strcmp(str, "auto"))
+		c->xdp_mode = PS_XDP_AUTO;
+	else if (!strcmp(str, "native"))
+		c->xdp_mode = PS_XDP_NATIVE;
+	else if (!strcmp(str, "skb"))
+		c->xdp_mode = PS_XDP_SKB;
+	else
+		return fail(p, config_setting_get_member(root, "xdp_mode"),
+			    "xdp_mode must be \"auto\", \"native\" or \"skb\", not \"%s\"",
+			    str);
+
+	if (get_str(p, root, "bpffs", &str, false, "the top level"))
+		return -1;
+	if (str && (str[0] != '/' || strlen(str) >= sizeof(c->bpffs) - 16))
+		return fail(p, config_setting_get_member(root, "bpffs"),
+			    "bpffs must be an absolute path");
+	snprintf(c->bpffs, sizeof(c->bpffs), "%s", str ? str : PS_BPFFS_DEFAULT);
+
+	c->dns_port = PS_DNS_PORT_DEFAULT;
+	c->edns_size = PS_EDNS_SIZE_DEFAULT;
+	d = config_setting_get_member(root, "dns");
+	if (!d)
+		return 0;
+	if (config_setting_type(d) != CONFIG_TYPE_GROUP)
+		return fail(p, d, "'dns' must be a group: dns = { ... };");
+	if (check_keys(p, d, "dns", dkeys))
+		return -1;
+	if (get_int(p, d, "port", &v, 1, 65535, PS_DNS_PORT_DEFAULT, false, "dns"))
+		return -1;
+	c->dns_port = v;
+	if (get_int(p, d, "edns_udp_size", &v, 512, 4096, PS_EDNS_SIZE_DEFAULT,
+		    false, "dns"))
+		return -1;
+	c->edns_size = v;
+	s = get_str_array(p, d, "listen", &err);
+	if (err)
+		return -1;
+	for (int i = 0; s && i < config_setting_length(s); i++) {
+		const char *t = config_setting_get_string_elem(s, i);
+		config_setting_t *e = config_setting_get_elem(s, i);
+		struct ps_addr a;
+
+		if (ps_addr_parse(&a, t))
+			return fail(p, e, "dns.listen: '%s' is not an IPv4 or IPv6 address", t);
+		if (a.family == AF_INET) {
+			if (c->nlisten4 == PS_LISTEN_MAX)
+				return fail(p, e, "dns.listen: at most %d IPv4 addresses", PS_LISTEN_MAX);
+			c->listen4[c->nlisten4++] = a.v4;
+		} else {
+			if (c->nlisten6 == PS_LISTEN_MAX)
+				return fail(p, e, "dns.listen: at most %d IPv6 addresses", PS_LISTEN_MAX);
+			c->listen6[c->nlisten6++] = a.v6;
+		}
+	}
+	return 0;
+}
+
+static int parse_zones(struct parser *p, struct ps_conf *c,
+		       const config_setting_t *root)
+{
+	static const char *const keys[] = { "name", "ttl", "soa", "ns", NULL };
+	static const char *const skeys[] = { "mname", "rname", "serial",
+		"refresh", "retry", "expire", "minimum", NULL };
+	config_setting_t *list;
+	int err, n;
+
+	list = get_list(p, root, "zones", &err);
+	if (err)
+		return -1;
+	if (!list || !config_setting_length(list))
+		return fail(p, list, "'zones' is required: at least one zone to answer for");
+	n = config_setting_length(list);
+	if (n > PS_MAX_ZONES)
+		return fail(p, list, "at most %d zones", PS_MAX_ZONES);
+	c->zones = calloc(n, sizeof(*c->zones));
+	if (!c->zones)
+		return fail(p, NULL, "out of memory");
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		struct ps_zone_conf *z = &c->zones[c->nzones];
+		config_setting_t *soa, *ns;
+		char where[PS_NAME_WIRE_MAX * 4 + 16];
+		const char *t;
+		long long v;
+		size_t nslen = 0;
+
+		z->line = config_setting_source_line(g);
+		if (check_keys(p, g, "zone", keys))
+			return -1;
+		if (get_name(p, g, "name", &z->apex, &t, true, "zone"))
+			return -1;
+		snprintf(z->text, sizeof(z->text), "%s", t);
+		snprintf(where, sizeof(where), "zone '%s'", t);
+		if (z->apex.labels == 0)
+			return fail(p, config_setting_get_member(g, "name"),
+				    "the root zone cannot be served");
+		if (ps_conf_find_zone(c, &z->apex) >= 0)
+			return fail(p, g, "zone '%s' is defined twice", t);
+		if (get_int(p, g, "ttl", &v, 0, TTL_MAX, 3600, false, where))
+			return -1;
+		z->ttl = v;
+
+		soa = config_setting_get_member(g, "soa");
+		if (!soa || config_setting_type(soa) != CONFIG_TYPE_GROUP)
+			return fail(p, soa ? soa : g, "%s: 'soa' group is required: soa = { mname = ...; rname = ...; };", where);
+		if (check_keys(p, soa, "soa", skeys))
+			return -1;
+		if (get_name(p, soa, "mname", &z->mname, NULL, true, where))
+			return -1;
+		if (get_str(p, soa, "rname", &t, true, where))
+			return -1;
+		{
+			/* accept hostmaster@example.org for the mailbox */
+			char buf[1024], why[PS_ERR_MAX];
+			char *at;
+
+			snprintf(buf, sizeof(buf), "%s", t);
+			at = strchr(buf, '@');
+			if (at)
+				*at = '.';
+			if (ps_dname_from_text(&z->rname, buf, why, sizeof(why)))
+				return fail(p, config_setting_get_member(soa, "rname"),
+					    "%s: rname: %s", where, why);
+		}
+		if (get_int(p, soa, "serial", &v, 0, UINT32_MAX, 1, false, where))
+			return -1;
+		z->serial = v;
+		if (get_int(p, soa, "refresh", &v, 0, TTL_MAX, 3600, false, where))
+			return -1;
+		z->refresh = v;
+		if (get_int(p, soa, "retry", &v, 0, TTL_MAX, 600, false, where))
+			return -1;
+		z->retry = v;
+		if (get_int(p, soa, "expire", &v, 0, TTL_MAX, 604800, false, where))
+			return -1;
+		z->expire = v;
+		if (get_int(p, soa, "minimum", &v, 0, TTL_MAX, 60, false, where))
+			return -1;
+		z->minimum = v;
+		if (10 + z->mname.len + z->rname.len + 20 > PS_SOA_MAX)
+			return fail(p, soa, "%s: SOA names too long (mname + rname at most %d bytes)",
+				    where, PS_SOA_MAX - 30);
+
+		ns = get_str_array(p, g, "ns", &err);
+		if (err)
+			return -1;
+		if (!ns || !config_setting_length(ns))
+			return fail(p, g, "%s: 'ns' is required: the zone's name servers, ns = [ \"ns1.example\" ];",
+				    where);
+		if (config_setting_length(ns) > 8)
+			return fail(p, ns, "%s: at most 8 name servers", where);
+		for (int j = 0; j < config_setting_length(ns); j++) {
+			config_setting_t *e = config_setting_get_elem(ns, j);
+			char why[PS_ERR_MAX];
+
+			if (ps_dname_from_text(&z->ns[j],
+					       config_setting_get_string(e),
+					       why, sizeof(why)))
+				return fail(p, e, "%s: ns: %s", where, why);
+			for (int k = 0; k < j; k++)
+				if (z->ns[k].len == z->ns[j].len &&
+				    !memcmp(z->ns[k].wire, z->ns[j].wire,
+					    z->ns[j].len))
+					return fail(p, e, "%s: name server '%s' listed twice",
+						    where, config_setting_get_string(e));
+			nslen += 12 + z->ns[j].len;
+			z->nns++;
+		}
+		if (nslen > PS_NS_MAX)
+			return fail(p, ns, "%s: NS names too long (%zu of %d bytes)",
+				    where, nslen, PS_NS_MAX);
+		c->nzones++;
+	}
+	return 0;
+}
+
+static int parse_pools(struct parser *p, struct ps_conf *c,
+		       const config_setting_t *root)
+{
+	static const char *const keys[] = { "name", "answers", "select",
+		"hash_prefix4", "hash_prefix6", "ttl", "servers", NULL };
+	static const char *const skeys[] = { "address", "weight", NULL };
+	config_setting_t *list;
+	int err, n;
+
+	list = get_list(p, root, "pools", &err);
+	if (err)
+		return -1;
+	n = list ? config_setting_length(list) : 0;
+	if (n > PS_MAX_POOLS)
+		return fail(p, list, "at most %d pools", PS_MAX_POOLS);
+	c->pools = calloc(n ? n : 1, sizeof(*c->pools));
+	if (!c->pools)
+		return fail(p, NULL, "out of memory");
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		struct ps_pool_conf *pl = &c->pools[c->npools];
+		char where[PS_OBJ_NAME_MAX + 16];
+		config_setting_t *srv;
+		int n4 = 0, n6 = 0;
+		const char *t;
+		long long v;
+
+		pl->line = config_setting_source_line(g);
+		if (check_keys(p, g, "pool", keys))
+			return -1;
+		if (get_str(p, g, "name", &t, true, "pool"))
+			return -1;
+		if (!t[0] || strlen(t) >= PS_OBJ_NAME_MAX ||
+		    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(t))
+			return fail(p, config_setting_get_member(g, "name"),
+				    "pool name '%s': 1 to %d of letters, digits, '_', '.', '-'",
+				    t, PS_OBJ_NAME_MAX - 1);
+		if (ps_conf_find_pool(c, t) >= 0)
+			return fail(p, g, "pool '%s' is defined twice", t);
+		snprintf(pl->name, sizeof(pl->name), "%s", t);
+		snprintf(where, sizeof(where), "pool '%s'", t);
+
+		if (get_int(p, g, "answers", &v, 1, PS_ANSWERS_MAX, 1, false, where))
+			return -1;
+		pl->answers = v;
+		if (get_str(p, g, "select", &t, false, where))
+			return -1;
+		if (!t || !strcmp(t, "random"))
+			pl->mode = PS_SEL_RANDOM;
+		else if (!strcmp(t, "hash"))
+			pl->mode = PS_SEL_HASH;
+		else
+			return fail(p, config_setting_get_member(g, "select"),
+				    "%s: select must be \"random\" or \"hash\", not \"%s\"",
+				    where, t);
+		if (get_int(p, g, "hash_prefix4", &v, 0, 32, 24, false, where))
+			return -1;
+		pl->prefix4 = v;
+		if (get_int(p, g, "hash_prefix6", &v, 0, 128, 56, false, where))
+			return -1;
+		pl->prefix6 = v;
+		if (get_int(p, g, "ttl", &v, 0, TTL_MAX, 30, false, where))
+			return -1;
+		pl->ttl = v;
+
+		srv = get_list(p, g, "servers", &err);
+		if (err)
+			return -1;
+		if (srv && config_setting_length(srv)) {
+			pl->servers = calloc(config_setting_length(srv),
+					     sizeof(*pl->servers));
+			if (!pl->servers)
+				return fail(p, NULL, "out of memory");
+		}
+		for (int j = 0; srv && j < config_setting_length(srv); j++) {
+			config_setting_t *sg = config_setting_get_elem(srv, j);
+			struct ps_server_conf *sv = &pl->servers[pl->nservers];
+
+			sv->line = config_setting_source_line(sg);
+			if (check_keys(p, sg, "server", skeys))
+				return -1;
+			if (get_str(p, sg, "address", &t, true, where))
+				return -1;
+			if (ps_addr_parse(&sv->addr, t))
+				return fail(p, config_setting_get_member(sg, "address"),
+					    "%s: '%s' is not an IPv4 or IPv6 address",
+					    where, t);
+			for (int k = 0; k < pl->nservers; k++)
+				if (pl->servers[k].addr.family == sv->addr.family &&
+				    !memcmp(&pl->servers[k].addr, &sv->addr, sizeof(sv->addr)))
+					return fail(p, sg, "%s: server %s listed twice",
+						    where, t);
+			if (sv->addr.family == AF_INET ? ++n4 > PS_POOL_SERVERS_MAX
+						       : ++n6 > PS_POOL_SERVERS_MAX)
+				return fail(p, sg, "%s: at most %d servers per address family",
+					    where, PS_POOL_SERVERS_MAX);
+			if (get_int(p, sg, "weight", &v, 0, 1000000, 100, false, where))
+				return -1;
+			sv->weight = v;
+			pl->nservers++;
+		}
+		c->npools++;
+	}
+	return 0;
+}
+
+static int parse_names(struct parser *p, struct ps_conf *c,
+		       const config_setting_t *root)
+{
+	static const char *const keys[] = { "name", "pool", "ttl", NULL };
+	config_setting_t *list;
+	int err, n;
+
+	list = get_list(p, root, "names", &err);
+	if (err)
+		return -1;
+	n = list ? config_setting_length(list) : 0;
+	if (n > PS_MAX_NAMES)
+		return fail(p, list, "at most %d names", PS_MAX_NAMES);
+	c->names = calloc(n ? n : 1, sizeof(*c->names));
+	if (!c->names)
+		return fail(p, NULL, "out of memory");
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		struct ps_name_conf *nm = &c->names[c->nnames];
+		char where[PS_NAME_WIRE_MAX * 4 + 16];
+		const char *t;
+		long long v;
+
+		nm->line = config_setting_source_line(g);
+		if (check_keys(p, g, "name", keys))
+			return -1;
+		if (get_name(p, g, "name", &nm->name, &t, true, "name"))
+			return -1;
+		snprintf(nm->text, sizeof(nm->text), "%s", t);
+		snprintf(where, sizeof(where), "name '%s'", t);
+		nm->zone = ps_conf_zone_of(c, &nm->name);
+		if (nm->zone < 0)
+			return fail(p, config_setting_get_member(g, "name"),
+				    "%s is not inside any configured zone", where);
+		for (int k = 0; k < c->nnames; k++)
+			if (c->names[k].name.len == nm->name.len &&
+			    !memcmp(c->names[k].name.wire, nm->name.wire, nm->name.len))
+				return fail(p, g, "%s is defined twice (first at line %d)",
+					    where, c->names[k].line);
+		if (get_str(p, g, "pool", &t, true, where))
+			return -1;
+		nm->pool = ps_conf_find_pool(c, t);
+		if (nm->pool < 0)
+			return fail(p, config_setting_get_member(g, "pool"),
+				    "%s: no pool named '%s'", where, t);
+		if (get_int(p, g, "ttl", &v, 0, TTL_MAX, c->pools[nm->pool].ttl,
+			    false, where))
+			return -1;
+		nm->ttl = v;
+		c->nnames++;
+	}
+	return 0;
+}
+
+static int parse(struct parser *p, struct ps_conf *c)
+{
+	config_setting_t *root = config_root_setting(&p->cfg);
+
+	if (parse_top(p, c, root) || parse_zones(p, c, root) ||
+	    parse_pools(p, c, root) || parse_names(p, c, root))
+		return -1;
+	return 0;
+}
+
+static int load(struct ps_conf *c, const char *path, const char *text,
+		char *err, size_t errlen)
+{
+	struct parser p = { .file = path, .err = err, .errlen = errlen };
+	int ok, rc;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	config_init(&p.cfg);
+	/* no silent int/float conversions: a typo should be an error */
+	config_set_options(&p.cfg, 0);
+	if (text) {
+		ok = config_read_string(&p.cfg, text);
+	} else {
+		FILE *f = fopen(path, "r");
+
+		if (!f) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			config_destroy(&p.cfg);
+			return -1;
+		}
+		ok = config_read(&p.cfg, f);
+		fclose(f);
+	}
+	if (!ok) {
+		snprintf(err, errlen, "%s:%d: %s", path,
+			 config_error_line(&p.cfg), config_error_text(&p.cfg));
+		config_destroy(&p.cfg);
+		return -1;
+	}
+	rc = parse(&p, c);
+	config_destroy(&p.cfg);
+	if (rc)
+		ps_conf_free(c);
+	return rc;
+}
+
+int ps_conf_load(struct ps_conf *conf, const char *path, char *err,
+		 size_t errlen)
+{
+	return load(conf, path, NULL, err, errlen);
+}
+
+int ps_conf_load_string(struct ps_conf *conf, const char *text,
+			const char *name, char *err, size_t errlen)
+{
+	return load(conf, name, text, err, errlen);
+}
+
+void ps_conf_free(struct ps_conf *c)
+{
+	for (int i = 0; i < c->npools; i++)
+		free(c->pools[i].servers);
+	free(c->pools);
+	free(c->zones);
+	free(c->names);
+	c->pools = NULL;
+	c->zones = NULL;
+	c->names = NULL;
+	c->npools = c->nzones = c->nnames = 0;
+}
+
+int ps_conf_find_pool(const struct ps_conf *c, const char *name)
+{
+	for (int i = 0; i < c->npools; i++)
+		if (!strcmp(c->pools[i].name, name))
+			return i;
+	return -1;
+}
+
+int ps_conf_find_zone(const struct ps_conf *c, const struct ps_dname *apex)
+{
+	for (int i = 0; i < c->nzones; i++)
+		if (c->zones[i].apex.len == apex->len &&
+		    !memcmp(c->zones[i].apex.wire, apex->wire, apex->len))
+			return i;
+	return -1;
+}
+
+int ps_conf_zone_of(const struct ps_conf *c, const struct ps_dname *name)
+{
+	int best = -1;
+
+	for (int i = 0; i < c->nzones; i++)
+		if (ps_dname_within(name, &c->zones[i].apex) &&
+		    (best < 0 || c->zones[i].apex.labels >
+				 c->zones[best].apex.labels))
+			best = i;
+	return best;
+}

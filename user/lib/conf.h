@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The configuration model: what steerd was told to serve.  Parsed from a
+ * libconfig file (conf.c), compiled into map contents (build.c).
+ */
+#ifndef PS_CONF_H
+#define PS_CONF_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <netinet/in.h>
+#include <popsteer/consts.h>
+
+#define PS_IFACES_MAX	16
+#define PS_ERR_MAX	512
+
+enum ps_xdp_mode { PS_XDP_AUTO, PS_XDP_NATIVE, PS_XDP_SKB };
+
+/* a wire-format DNS name, lower-cased */
+struct ps_dname {
+	uint8_t len;			/* bytes in wire[] incl. root */
+	uint8_t labels;			/* labels, root excluded */
+	uint8_t wire[PS_NAME_WIRE_MAX];
+};
+
+struct ps_addr {
+	int family;			/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
+struct ps_server_conf {
+	struct ps_addr addr;
+	uint32_t weight;		/* 0: never selected */
+	int line;
+};
+
+struct ps_pool_conf {
+	char name[PS_OBJ_NAME_MAX];
+	int answers;			/* records per response */
+	int mode;			/* enum ps_sel_mode */
+	int prefix4, prefix6;		/* hash mode: client prefix hashed */
+	uint32_t ttl;			/* default TTL of names using the pool */
+	struct ps_server_conf *servers;
+	int nservers;
+	int line;
+};
+
+struct ps_zone_conf {
+	struct ps_dname apex;
+	char text[PS_NAME_WIRE_MAX * 4 + 1];	/* as written, for messages */
+	uint32_t ttl;			/* of the SOA and NS records */
+	struct ps_dname mname, rname;
+	uint32_t serial, refresh, retry, expire, minimum;
+	struct ps_dname ns[8];
+	int nns;
+	int line;
+};
+
+struct ps_name_conf {
+	struct ps_dname name;
+	char text[PS_NAME_WIRE_MAX * 4 + 1];
+	int pool;			/* index into conf->pools */
+	int zone;			/* index into conf->zones */
+	uint32_t ttl;
+	int line;
+};
+
+struct ps_conf {
+	char path[4096];
+	char ifaces[PS_IFACES_MAX][16];
+	int nifaces;
+	int xdp_mode;
+	char bpffs[256];		/* bpffs mount; pins in <bpffs>/tc/globals */
+	uint16_t dns_port;
+	uint16_t edns_size;
+	struct in_addr listen4[PS_LISTEN_MAX];
+	int nlisten4;
+	struct in6_addr listen6[PS_LISTEN_MAX];
+	int nlisten6;
+
+	struct ps_zone_conf *zones;
+	int nzones;
+	struct ps_pool_conf *pools;
+	int npools;
+	struct ps_name_conf *names;
+	int nnames;
+};
+
+/*
+ * Parse and validate a config file.  On error returns -1 with a message of
+ * the form "FILE:LINE: what is wrong" in err.
+ */
+int ps_conf_load(struct ps_conf *conf, const char *path, char *err,
+		 size_t errlen);
+/* The same from a string (tests); name is used in messages. */
+int ps_conf_load_string(struct ps_conf *conf, const char *text,
+			const char *name, char *err, size_t errlen);
+void ps_conf_free(struct ps_conf *conf);
+
+/* Text to lower-cased wire name, hostname characters only.  Returns 0 or
+ * -1 with a reason in err. */
+int ps_dname_from_text(struct ps_dname *out, const char *text, char *err,
+		       size_t errlen);
+/* Wire name to text without the final dot (root: "."). */
+void ps_dname_to_text(const struct ps_dname *n, char *buf, size_t len);
+/* Is child equal to or below parent? */
+bool ps_dname_within(const struct ps_dname *child,
+		     const struct ps_dname *parent);
+/* The name with its first n labels removed. */
+void ps_dname_parent(struct ps_dname *out, const struct ps_dname *in, int n);
+
+int ps_addr_parse(struct ps_addr *out, const char *text);
+const char *ps_addr_str(const struct ps_addr *a, char *buf, size_t len);
+
+int ps_conf_find_pool(const struct ps_conf *conf, const char *name);
+int ps_conf_find_zone(const struct ps_conf *conf, const struct ps_dname *apex);
+/* Index of the deepest zone holding name, or -1. */
+int ps_conf_zone_of(const struct ps_conf *conf, const struct ps_dname *name);
+
+#endif

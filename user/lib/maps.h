@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Access to the pinned maps, and the writer that brings them to a
+ * compiled image without readers ever seeing a half-written value.
+ */
+#ifndef PS_MAPS_H
+#define PS_MAPS_H
+
+#include <stddef.h>
+#include <popsteer/maps.h>
+#include "build.h"
+
+struct bpf_object;
+
+struct ps_maps {
+	int cfg, gen, sel, zone, stats;
+	int name[4];			/* ps_name32, 64, 128, 256 */
+	int owned;			/* fds are ours to close */
+};
+
+struct ps_sync_report {
+	int names_added, names_changed, names_deleted;
+	int pools_written, zones_written, pools_cleared;
+	int cfg_written;
+};
+
+/* Directory the maps are pinned in for a bpffs mount point. */
+void ps_pin_dir(char *buf, size_t len, const char *bpffs);
+/* Make sure bpffs is mounted at path (mounting it at /sys/fs/bpf, as
+ * iproute2 does, when nothing is there), and the pin directory exists. */
+int ps_bpffs_prepare(const char *bpffs, char *err, size_t errlen);
+
+int ps_maps_open(struct ps_maps *m, const char *pin_dir, char *err,
+		 size_t errlen);
+int ps_maps_from_object(struct ps_maps *m, struct bpf_object *obj);
+void ps_maps_close(struct ps_maps *m);
+
+/* Bring the maps to img.  Returns 0 or -errno. */
+int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
+		 struct ps_sync_report *rep);
+
+/* Counters summed over CPUs. */
+int ps_stats_read(const struct ps_maps *m, __u64 out[PS_ST_MAX]);
+
+/* Wait until no BPF program can still hold a pointer into a value we
+ * replaced (an RCU grace period). */
+void ps_rcu_wait(void);
+
+/* Key bytes of a wire name in its size class; returns the key size. */
+size_t ps_name_key(__u8 *key, const __u8 *wire, size_t len);
+int ps_name_class(size_t len);
+
+#endif

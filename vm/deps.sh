@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Install the Debian 12 packages popsteer needs, if any are missing.
+#   vm/deps.sh build test bench demo
+# A no-op (and no root needed) when everything is installed.
+set -e
+
+pkgs_build="clang llvm gcc make pkg-config libbpf-dev libxdp-dev bpftool
+	libelf-dev zlib1g-dev libconfig-dev libldns-dev linux-libc-dev"
+pkgs_test="iproute2 dnsutils knot-dnsutils jq procps"
+pkgs_bench="knot knot-dnsutils"
+pkgs_demo="iproute2 dnsutils"
+
+want=""
+for group in "$@"; do
+	eval "want=\"\$want \$pkgs_$group\""
+done
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "Error: missing packages:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "  DEPS    installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# the package lists may be stale or absent on a fresh machine
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
