@@ -40,7 +40,7 @@ STEERD_SRCS := $(wildcard user/steerd/*.c)
 STEERD   := $(OUT)/steerd
 
 TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets
-BENCH_BINS := $(OUT)/tests/bench_testrun
+BENCH_BINS :=
 
 .DELETE_ON_ERROR:
 .PHONY: all deps test demo bench install clean help
@@ -87,13 +87,7 @@ $(OUT)/tests/dns_packets: tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/pkt.
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/dns_packets.c tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
 
-$(OUT)/tests/bench_testrun: tests/bench/bench_testrun.c tests/lib/pkt.c tests/lib/pkt.h $(LIB) $(SKEL) $(OUT)/bpf/bench_restore.bpf.o $(USER_HDRS) | $(OUT)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bench/bench_testrun.c tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
-
-$(OUT)/bpf/bench_restore.bpf.o: tests/bench/bench_restore.bpf.c $(BPF_HDRS) | $(OUT)/bpf
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+# ---- benchmarks (tests/bench) ----
 
 $(OUT)/bpf $(OUT)/lib $(OUT)/tests:
 	$(Q)mkdir -p $@

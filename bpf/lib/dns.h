@@ -915,7 +915,11 @@ static __always_inline int ps_dns(struct xdp_md *ctx, struct ps_pkt *pkt,
 	if ((void *)(udp + 1) > data_end)
 		return PS_CONTINUE;
 	cfg = ps_lookup_gen(&ps_cfg, 0, PS_GEN_CFG);
-	if (!cfg || udp->dest != cfg->dns_port)
+	if (!cfg)
+		return PS_CONTINUE;
+	/* before steerd wrote a config, port 53 is the one to count */
+	if (udp->dest != (cfg->dns_port ? cfg->dns_port :
+			  bpf_htons(PS_DNS_PORT_DEFAULT)))
 		return PS_CONTINUE;
 	sc = bpf_map_lookup_elem(&ps_scratch, &zero);
 	if (!sc)

@@ -13,7 +13,7 @@
 struct ps_check {
 	const char *test;
 	int failed;
-	char why[512];
+	char why[2048];
 	int npass, nfail, nskip;
 };
 

@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Helpers for end-to-end tests in network namespaces.  Source it, then
+# call e2e_init NAME.  Everything a test creates (namespaces, bpffs mount,
+# processes) is removed on exit, also when the test fails or is killed.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OUT=${OUT:-$TOP/build}
+[ "${OUT#/}" = "$OUT" ] && OUT=$TOP/$OUT
+
+E2E_PIDS=()
+E2E_NETNS=()
+E2E_FAILED=0
+
+e2e_skip_all() {
+	echo "SKIP $E2E_NAME: $1"
+	exit 0
+}
+
+# e2e_init NAME: checks capabilities, sets up the work dir and cleanup
+e2e_init() {
+	E2E_NAME=$1
+	[ "$(id -u)" = 0 ] || e2e_skip_all "needs root (network namespaces, XDP)"
+	command -v dig >/dev/null || e2e_skip_all "dig not installed (make deps)"
+	ip netns add "ps-probe-$$" 2>/dev/null || e2e_skip_all "cannot create network namespaces"
+	ip netns del "ps-probe-$$"
+	E2E_ID="$$"
+	E2E_DIR=/run/popsteer-test/$E2E_ID
+	mkdir -p "$E2E_DIR/bpffs"
+	mount -t bpf bpf "$E2E_DIR/bpffs" || e2e_skip_all "cannot mount bpffs"
+	E2E_PIN=$E2E_DIR/bpffs/tc/globals
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+e2e_cleanup() {
+	local p ns
+	for p in "${E2E_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${E2E_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for ns in "${E2E_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	umount "$E2E_DIR/bpffs" 2>/dev/null
+	rm -rf "$E2E_DIR"
+	rmdir /run/popsteer-test 2>/dev/null
+	return 0
+}
+
+pass() { echo "PASS $E2E_NAME.$1"; }
+fail() { echo "FAIL $E2E_NAME.$1: $2"; E2E_FAILED=1; }
+
+# check NAME EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+# netns NAME: a namespace removed at exit
+netns() {
+	ip netns add "$1"
+	E2E_NETNS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# A PoP and a client joined by one veth pair:
+#   $POP veth-pop 198.18.0.1/24 2001:2::1/64
+#   $CLI veth-cli 198.18.0.2/24 2001:2::2/64 (runs xdp_pass: veth only
+#   delivers XDP_TX frames to a peer that runs XDP)
+topo_pop_client() {
+	POP=ps-$E2E_ID-pop
+	CLI=ps-$E2E_ID-cli
+	netns "$POP"
+	netns "$CLI"
+	ip link add veth-pop netns "$POP" type veth peer name veth-cli netns "$CLI"
+	ip -n "$POP" addr add 198.18.0.1/24 dev veth-pop
+	ip -n "$POP" addr add 2001:2::1/64 dev veth-pop nodad
+	ip -n "$CLI" addr add 198.18.0.2/24 dev veth-cli
+	ip -n "$CLI" addr add 2001:2::2/64 dev veth-cli nodad
+	ip -n "$POP" link set veth-pop up
+	ip -n "$CLI" link set veth-cli up
+	ip -n "$CLI" link set dev veth-cli xdp obj "$OUT/bpf/xdp_pass.bpf.o" sec xdp
+}
+
+# start_steerd CONF LOG: steerd in $POP; waits until it serves
+start_steerd() {
+	local conf=$1 log=$2 i
+	ip netns exec "$POP" "$OUT/steerd" -c "$conf" >"$log" 2>&1 &
+	STEERD_PID=$!
+	E2E_PIDS+=("$STEERD_PID")
+	for i in $(seq 50); do
+		grep -q "^serving" "$log" && return 0
+		kill -0 "$STEERD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "steerd did not start:" >&2
+	cat "$log" >&2
+	return 1
+}
+
+stop_steerd() {
+	kill "$STEERD_PID" 2>/dev/null
+	wait "$STEERD_PID" 2>/dev/null
+}
+
+# cdig ARGS: dig from the client namespace, no recursion, short timeout
+cdig() {
+	ip netns exec "$CLI" dig +norec +time=1 +tries=2 "$@"
+}
+
+# status of a reply: NOERROR, NXDOMAIN, ... or "timeout"
+dig_status() {
+	cdig "$@" | awk '/status:/ { sub(",", "", $6); print $6; found=1 }
+			 END { if (!found) print "timeout" }'
+}
+
+# counters summed over CPUs, as JSON array (order: enum ps_stat)
+stats() {
+	bpftool -j map dump pinned "$E2E_PIN/ps_stats" |
+		jq -c '[.[0].formatted.values[].value.c] | transpose | map(add)'
+}
