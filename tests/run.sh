@@ -29,6 +29,7 @@ run() {
 start=$(date +%s)
 run unit_tests "$OUT/tests/unit_tests"
 run dns_packets "$OUT/tests/dns_packets"
+run maps_sync "$OUT/tests/maps_sync"
 for t in tests/e2e/*.sh; do
 	case "$t" in */lib.sh) continue ;; esac
 	run "$(basename "$t" .sh)" "$t"

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The map writer against the real program: changes show up in answers,
+ * stale names go, pools keep their slot, and a reader racing the writer
+ * never sees a half-written table.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <ldns/ldns.h>
+
+#include "check.h"
+#include "pkt.h"
+#include "maps.h"
+
+CHECK_DEFINE;
+
+#define XDP_PASS 2
+#define XDP_TX 3
+
+#define HEAD \
+	"interfaces = [ \"t0\" ];\n" \
+	"zones = ( { name = \"cdn.example\"; soa = { mname = \"ns.cdn.example\"; rname = \"h.cdn.example\"; };\n" \
+	"            ns = [ \"ns.cdn.example\" ]; } );\n"
+
+/* generation A and B: every answer set must come wholly from one */
+static const char *conf_a = HEAD
+	"pools = ( { name = \"p\"; answers = 4; servers = (\n"
+	"  { address = \"198.18.10.1\"; }, { address = \"198.18.10.2\"; },\n"
+	"  { address = \"198.18.10.3\"; }, { address = \"198.18.10.4\"; } ); } );\n"
+	"names = ( { name = \"www.cdn.example\"; pool = \"p\"; } );\n";
+static const char *conf_b = HEAD
+	"pools = ( { name = \"p\"; answers = 4; servers = (\n"
+	"  { address = \"198.18.20.1\"; }, { address = \"198.18.20.2\"; },\n"
+	"  { address = \"198.18.20.3\"; }, { address = \"198.18.20.4\"; } ); } );\n"
+	"names = ( { name = \"www.cdn.example\"; pool = \"p\"; } );\n";
+/* two pools; then the first goes away and a name changes pool */
+static const char *conf_two = HEAD
+	"pools = ( { name = \"first\"; servers = ( { address = \"198.18.30.1\"; } ); },\n"
+	"          { name = \"second\"; servers = ( { address = \"198.18.30.2\"; } ); } );\n"
+	"names = ( { name = \"a.cdn.example\"; pool = \"first\"; },\n"
+	"          { name = \"b.cdn.example\"; pool = \"second\"; },\n"
+	"          { name = \"x.y.z.cdn.example\"; pool = \"second\"; } );\n";
+static const char *conf_second_only = HEAD
+	"pools = ( { name = \"second\"; servers = ( { address = \"198.18.30.2\"; } ); } );\n"
+	"names = ( { name = \"b.cdn.example\"; pool = \"second\"; } );\n";
+
+static struct ps_prog prog;
+
+/* Query name/type; returns the rcode and the A records in addrs. */
+static int ask(const char *name, int *naddr, uint32_t *addrs)
+{
+	uint8_t msg[512], in[FRAME_MAX], out[FRAME_MAX];
+	struct frame_opts o = { .family = 4 };
+	ldns_pkt *q, *r = NULL;
+	const uint8_t *dns;
+	size_t len, n, out_len;
+	uint8_t *wire;
+	char why[128];
+	int rcode, dlen;
+
+	q = ldns_pkt_query_new(ldns_dname_new_frm_str(name), LDNS_RR_TYPE_A,
+			       LDNS_RR_CLASS_IN, 0);
+	ldns_pkt2wire(&wire, q, &len);
+	memcpy(msg, wire, len);
+	free(wire);
+	ldns_pkt_free(q);
+	n = frame_build(in, &o, msg, len);
+	if (prog_run(&prog, in, n, out, &out_len) != XDP_TX)
+		return -1;
+	dlen = reply_check(in, n, &o, out, out_len, &dns, why, sizeof(why));
+	if (dlen < 0 || ldns_wire2pkt(&r, dns, dlen) != LDNS_STATUS_OK)
+		return -2;
+	rcode = ldns_pkt_get_rcode(r);
+	*naddr = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(r)); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), i);
+
+		memcpy(&addrs[(*naddr)++], ldns_rdf_data(ldns_rr_rdf(rr, 0)), 4);
+	}
+	ldns_pkt_free(r);
+	return rcode;
+}
+
+static uint32_t ip(const char *s)
+{
+	return inet_addr(s);
+}
+
+static void t_change_shows(void)
+{
+	uint32_t a[8];
+	int n;
+
+	CHECK(!prog_reconfig(&prog, conf_a), "config a");
+	CHECK_EQ(ask("www.cdn.example", &n, a), LDNS_RCODE_NOERROR);
+	CHECK_EQ(n, 4);
+	CHECK((ntohl(a[0]) >> 8) == ((198u << 16) | (18 << 8) | 10), "answer from a");
+	CHECK(!prog_reconfig(&prog, conf_b), "config b");
+	CHECK_EQ(ask("www.cdn.example", &n, a), LDNS_RCODE_NOERROR);
+	CHECK((ntohl(a[0]) >> 8) == ((198u << 16) | (18 << 8) | 20), "answer from b");
+}
+
+static void t_stale_names(void)
+{
+	uint32_t a[8];
+	int n;
+
+	CHECK(!prog_reconfig(&prog, conf_two), "config two");
+	CHECK_EQ(ask("a.cdn.example", &n, a), LDNS_RCODE_NOERROR);
+	CHECK_EQ(a[0], ip("198.18.30.1"));
+	CHECK_EQ(ask("y.z.cdn.example", &n, a), LDNS_RCODE_NOERROR);	/* ENT */
+	CHECK_EQ(n, 0);
+	CHECK(!prog_reconfig(&prog, conf_second_only), "config second only");
+	CHECK_EQ(ask("a.cdn.example", &n, a), LDNS_RCODE_NXDOMAIN);
+	CHECK_EQ(ask("y.z.cdn.example", &n, a), LDNS_RCODE_NXDOMAIN);
+	CHECK_EQ(ask("x.y.z.cdn.example", &n, a), LDNS_RCODE_NXDOMAIN);
+	CHECK_EQ(ask("b.cdn.example", &n, a), LDNS_RCODE_NOERROR);
+	CHECK_EQ(a[0], ip("198.18.30.2"));
+}
+
+/* The slot of pool "second" survives the removal of "first"; the freed
+ * slot is cleared and reused by the next new pool. */
+static void t_slots_kept(void)
+{
+	struct ps_sel *sel = malloc(sizeof(*sel));
+	int second = -1, first_cleared = 1;
+
+	CHECK(!prog_reconfig(&prog, conf_two), "config two");
+	for (__u32 i = 0; i < PS_MAX_POOLS && sel; i++) {
+		__u32 gen, k, g = PS_GEN_POOL(i);
+
+		bpf_map_lookup_elem(prog.maps->gen, &g, &gen);
+		k = PS_BUF(i, gen);
+		bpf_map_lookup_elem(prog.maps->sel, &k, sel);
+		if (!strcmp(sel->name, "second"))
+			second = i;
+	}
+	CHECK(second >= 0, "pool 'second' not in the maps");
+	CHECK(!prog_reconfig(&prog, conf_second_only), "config second only");
+	for (__u32 i = 0; i < PS_MAX_POOLS && sel; i++) {
+		__u32 gen, k, g = PS_GEN_POOL(i);
+
+		bpf_map_lookup_elem(prog.maps->gen, &g, &gen);
+		k = PS_BUF(i, gen);
+		bpf_map_lookup_elem(prog.maps->sel, &k, sel);
+		if (!strcmp(sel->name, "second"))
+			CHECK_EQ(i, second);
+		if (!strcmp(sel->name, "first"))
+			first_cleared = 0;
+	}
+	CHECK(first_cleared, "removed pool still holds its slot");
+	free(sel);
+}
+
+/* ---- a reader racing the writer ---- */
+
+static atomic_int stop_writer;
+static atomic_long writes;
+
+static void *writer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop_writer)) {
+		if (prog_reconfig(&prog, atomic_load(&writes) & 1 ? conf_a : conf_b))
+			break;
+		atomic_fetch_add(&writes, 1);
+	}
+	return NULL;
+}
+
+static void t_no_torn_tables(void)
+{
+	struct timespec t0, t;
+	long reads = 0, torn = 0, bad = 0;
+	pthread_t th;
+
+	CHECK(!prog_reconfig(&prog, conf_a), "config a");
+	pthread_create(&th, NULL, writer, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {	/* bounded: 3 s or 200 000 queries */
+		uint32_t a[8], net;
+		int n;
+
+		if (ask("www.cdn.example", &n, a) != LDNS_RCODE_NOERROR || n != 4) {
+			bad++;
+			continue;
+		}
+		net = ntohl(a[0]) & 0xffffff00;
+		for (int i = 1; i < 4; i++)
+			torn += (ntohl(a[i]) & 0xffffff00) != net;
+		for (int i = 0; i < 4; i++)
+			for (int j = i + 1; j < 4; j++)
+				torn += a[i] == a[j];
+		reads++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (reads < 200000 && (t.tv_sec - t0.tv_sec) < 3);
+	atomic_store(&stop_writer, 1);
+	pthread_join(th, NULL);
+	CHECK(atomic_load(&writes) >= 20, "only %ld table rewrites", atomic_load(&writes));
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(torn, 0);
+	printf("# %ld answers read during %ld table rewrites\n", reads,
+	       atomic_load(&writes));
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	{ "maps_change_shows_in_answers", t_change_shows },
+	{ "maps_stale_names_deleted", t_stale_names },
+	{ "maps_pool_slots_kept", t_slots_kept },
+	{ "maps_no_torn_tables", t_no_torn_tables },
+};
+
+int main(int argc, char **argv)
+{
+	if (geteuid() != 0) {
+		check_skip("maps_sync", "needs root for BPF_PROG_TEST_RUN");
+		return 0;
+	}
+	if (prog_setup(&prog, conf_a)) {
+		printf("FAIL maps_sync_setup: could not load the program\n");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (argc > 1 && !strstr(cases[i].name, argv[1]))
+			continue;
+		check_begin(cases[i].name);
+		cases[i].fn();
+		check_end();
+	}
+	prog_teardown(&prog);
+	return ps_chk.nfail ? 1 : 0;
+}
