@@ -39,7 +39,8 @@ USER_HDRS := $(wildcard user/lib/*.h) $(wildcard include/popsteer/*.h)
 STEERD_SRCS := $(wildcard user/steerd/*.c)
 STEERD   := $(OUT)/steerd
 
-TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets
+TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets \
+	     $(OUT)/tests/maps_sync
 BENCH_BINS :=
 
 .DELETE_ON_ERROR:
@@ -86,6 +87,10 @@ $(OUT)/tests/unit_tests: $(wildcard tests/unit/*.c) tests/lib/check.h $(LIB) $(U
 $(OUT)/tests/dns_packets: tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/dns_packets.c tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/tests/maps_sync: tests/bpf/maps_sync.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/maps_sync.c tests/lib/pkt.c $(LIB) $(LDLIBS) -lpthread -o $@
 
 # ---- benchmarks (tests/bench) ----
 
