@@ -5,7 +5,7 @@
 # A no-op (and no root needed) when everything is installed.
 set -e
 
-pkgs_build="clang llvm gcc make pkg-config libbpf-dev libxdp-dev bpftool
+pkgs_build="clang clang-19 llvm gcc make pkg-config libbpf-dev libxdp-dev bpftool
 	libelf-dev zlib1g-dev libconfig-dev libldns-dev linux-libc-dev"
 pkgs_test="iproute2 dnsutils knot-dnsutils jq procps"
 pkgs_bench="knot knot-dnsutils"
