@@ -236,6 +236,7 @@ PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 		sc->buf[37] = IPPROTO_UDP;
 		st->ip_tos = ip->tos;
 		st->ip_id = ip->id;
+		st->ip6 = 0;
 	} else {
 		struct ipv6hdr *ip6 = data + l3;
 
@@ -250,6 +251,7 @@ PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 		*(ps_u32 *)&sc->buf[36] = 0;
 		sc->buf[39] = IPPROTO_UDP;
 		st->ip6_flow = *(ps_u32 *)ip6;
+		st->ip6 = 1;
 	}
 	/* UDP header of the reply; length and checksum come later */
 	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 0] = udp->dest;
@@ -606,14 +608,15 @@ static __always_inline int ps_put_ns(struct ps_scratch *sc,
 }
 
 static __always_inline __u32 ps_pick_slot(struct ps_scratch *sc,
-					  const struct ps_sel *sel, int v6)
+					  const struct ps_sel *sel)
 {
 	__u32 h;
 
 	if (sel->mode != PS_SEL_HASH)
 		return bpf_get_prandom_u32() & (PS_SEL_SLOTS - 1);
-	/* the client's address is the pseudo header's destination */
-	if (!v6) {
+	/* the client's address is the pseudo header's destination, where
+	 * the query's IP family (not the record type asked for) put it */
+	if (!sc->st.ip6) {
 		h = *(ps_u32 *)&sc->buf[32] & ps_prefix_mask(sel->prefix4, 0);
 	} else {
 		h = 0;
@@ -644,7 +647,7 @@ static __always_inline int ps_put_pool(struct ps_scratch *sc)
 	n = v6 ? sel->a6 : sel->a4;
 	if (n == 0)
 		return 0;
-	slot = ps_pick_slot(sc, sel, v6);
+	slot = ps_pick_slot(sc, sel);
 	pos = st->pos;
 	for (__u32 i = 0; i < PS_ANSWERS_MAX; i++) {
 		__u32 idx;

@@ -109,9 +109,10 @@ struct ps_dstate {
 	__u8  found;		/* 1: exact name, 2: zone by suffix */
 	__u8  ip_tos;		/* IPv4 TOS to echo */
 	__u8  stat;		/* PS_ST_* the reply counts as */
+	__u8  ip6;		/* the query came over IPv6 */
 	__u32 ip6_flow;		/* IPv6 version/class/flow word to echo */
 	__u16 ip_id;
-	__u16 pad2;
+	__u8  pad2;
 	__u8  l2[24];		/* frame head saved across bpf_xdp_adjust_head */
 };
 

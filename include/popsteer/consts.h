@@ -88,7 +88,7 @@ enum ps_stat {
 	PS_ST_REFUSED,
 	PS_ST_SERVFAIL,
 	PS_ST_BADVERS,
-	PS_ST_TRUNCATED,	/* answered with TC=1 */
+	PS_ST_TRUNCATED,	/* sent with TC=1 (also counted by rcode) */
 	PS_ST_PASS,		/* DNS-port packets left to the stack */
 	PS_ST_PASS_MALFORMED,	/*  ...of which malformed or truncated */
 	PS_ST_PASS_NOTREADY,	/*  ...of which before steerd filled the maps */

@@ -57,6 +57,11 @@ size_t frame_build(uint8_t *out, const struct frame_opts *o,
 	const char *src = o->src ? o->src : o->family == 6 ? "2001:2::2" : "198.18.0.2";
 	const char *dst = o->dst ? o->dst : o->family == 6 ? "2001:2::1" : "198.18.0.1";
 	size_t l3 = frame_l3(o), l4, off = 12;
+
+	if (o->ip_opts % 4 || o->ip_opts > 40 || o->vlans > 3) {
+		fprintf(stderr, "frame_build: bad options\n");
+		abort();
+	}
 	uint16_t udp_len = 8 + len;
 	uint32_t sum;
 	uint8_t *ip, *udp;
@@ -64,7 +69,7 @@ size_t frame_build(uint8_t *out, const struct frame_opts *o,
 	memcpy(out, mac_dst, 6);
 	memcpy(out + 6, mac_src, 6);
 	for (int i = 0; i < o->vlans; i++) {
-		put16(out + off, i == 0 && o->vlans == 2 ? ETH_P_8021AD : ETH_P_8021Q);
+		put16(out + off, i == 0 && o->vlans > 1 ? ETH_P_8021AD : ETH_P_8021Q);
 		put16(out + off + 2, 100 + i);
 		off += 4;
 	}
@@ -129,8 +134,8 @@ int reply_check(const uint8_t *q, size_t qlen, const struct frame_opts *o,
 	uint16_t udp_len;
 	uint32_t sum;
 
-	(void)qlen;
-	if (rlen < l3 + 48)
+	/* shortest reply: IPv4, UDP, header and the root's question */
+	if (rlen < l3 + (o->family == 6 ? 40 : 20) + 8 + 17)
 		WHY("reply of %zu bytes is too short", rlen);
 	if (memcmp(r, q + 6, 6) || memcmp(r + 6, q, 6))
 		WHY("MAC addresses not swapped");
@@ -141,6 +146,10 @@ int reply_check(const uint8_t *q, size_t qlen, const struct frame_opts *o,
 			WHY("not IPv6/UDP");
 		if (memcmp(ip + 8, qip + 24, 16) || memcmp(ip + 24, qip + 8, 16))
 			WHY("IPv6 addresses not swapped");
+		if (ip[7] != 64)
+			WHY("IPv6 hop limit %d, expected 64", ip[7]);
+		if (memcmp(ip, qip, 4))
+			WHY("IPv6 traffic class/flow label not echoed");
 		udp_len = (ip[4] << 8) | ip[5];
 		l4 = l3 + 40;
 		sum = csum_add(0, ip + 8, 32) + udp_len + 17;
@@ -155,6 +164,8 @@ int reply_check(const uint8_t *q, size_t qlen, const struct frame_opts *o,
 			WHY("IPv4 addresses not swapped");
 		if (((ip[6] << 8) | ip[7]) & 0x3fff)
 			WHY("IPv4 reply fragmented?");
+		if (ip[8] != 64)
+			WHY("IPv4 TTL %d, expected 64", ip[8]);
 		udp_len = ((ip[2] << 8) | ip[3]) - 20;
 		l4 = l3 + 20;
 		sum = csum_add(0, ip + 12, 8) + udp_len + 17;
@@ -242,6 +253,7 @@ int prog_run(struct ps_prog *p, const uint8_t *in, size_t len, uint8_t *out,
 		    .repeat = 1);
 	int rc = bpf_prog_test_run_opts(p->prog_fd, &t);
 
+	*out_len = 0;
 	if (rc)
 		return -errno;
 	*out_len = t.data_size_out;

@@ -16,7 +16,7 @@
 
 struct frame_opts {
 	int family;		/* 4 or 6 */
-	int vlans;		/* 0..2 tags (802.1ad outer, 802.1Q inner) */
+	int vlans;		/* 0..3 tags (802.1ad outer, 802.1Q inner) */
 	int ip_opts;		/* IPv4 option bytes (multiple of 4, <= 40) */
 	const char *src, *dst;	/* addresses (defaults per family) */
 	uint16_t sport, dport;	/* defaults 40000, 53 */
