@@ -111,8 +111,9 @@ static int attached_is_ours(__u32 prog_id, int cfg_map_fd, char *name,
 	return ours;
 }
 
+/* Attach (or adopt) on one interface; *attached says we attached it. */
 static int attach_one(const char *ifname, int prog_fd, int cfg_map_fd,
-		      int mode)
+		      int mode, int *attached)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	int ifindex = if_nametoindex(ifname);
@@ -120,6 +121,7 @@ static int attach_one(const char *ifname, int prog_fd, int cfg_map_fd,
 	__u32 mode_flags;
 	int rc;
 
+	*attached = 0;
 	if (!ifindex) {
 		pr_err("No interface '%s'", ifname);
 		return -ENODEV;
@@ -162,6 +164,7 @@ static int attach_one(const char *ifname, int prog_fd, int cfg_map_fd,
 	}
 	pr_info("%s: XDP program attached (%s mode)", ifname,
 		mode_flags == XDP_FLAGS_SKB_MODE ? "skb" : "native");
+	*attached = mode_flags;
 	return 0;
 }
 
@@ -184,6 +187,8 @@ int main(int argc, char **argv)
 	struct ps_maps maps;
 	struct steer *skel = NULL;
 	char err[PS_ERR_MAX], pin_dir[512];
+	int attached[PS_IFACES_MAX];
+	sigset_t mask, old;
 
 	while ((opt = getopt_long(argc, argv, "c:tvqh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -240,11 +245,18 @@ int main(int argc, char **argv)
 	/* complete maps before any program can answer from them */
 	if (sync_maps(&maps, &img))
 		goto out;
-	for (int i = 0; i < conf.nifaces; i++)
-		if (attach_one(conf.ifaces[i],
-			       bpf_program__fd(skel->progs.xdp_steer),
-			       maps.cfg, conf.xdp_mode))
-			goto out;
+	for (int i = 0; i < conf.nifaces; i++) {
+		if (!attach_one(conf.ifaces[i],
+				bpf_program__fd(skel->progs.xdp_steer),
+				maps.cfg, conf.xdp_mode, &attached[i]))
+			continue;
+		/* all or nothing: undo what this run attached */
+		while (i-- > 0)
+			if (attached[i])
+				bpf_xdp_detach(if_nametoindex(conf.ifaces[i]),
+					       attached[i], NULL);
+		goto out;
+	}
 	pr_info("serving %d zones, %d pools, %d names on %d interface(s); maps in %s",
 		conf.nzones, conf.npools, conf.nnames, conf.nifaces, pin_dir);
 
@@ -252,8 +264,16 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* signals only wake us inside sigsuspend(): none is lost between
+	 * the checks and the wait */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &old);
 	while (!stop) {
-		pause();
+		if (!reload)
+			sigsuspend(&old);
 		if (reload) {
 			struct ps_conf nconf;
 			struct ps_image nimg;
