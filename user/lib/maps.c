@@ -306,11 +306,28 @@ out:
 	return rc;
 }
 
+/* Give each unplaced object (idx[i] < 0) a slot neither taken by this
+ * sync nor still busy in the maps. */
+static int assign_free(int *idx, int n, int *taken, const int *busy, int max)
+{
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; idx[i] < 0 && j < max; j++)
+			if (!taken[j] && !busy[j]) {
+				idx[i] = j;
+				taken[j] = 1;
+			}
+		if (idx[i] < 0)
+			return -ENOSPC;
+	}
+	return 0;
+}
+
 int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
 		 struct ps_sync_report *rep)
 {
 	int pool_idx[PS_MAX_POOLS], zone_idx[PS_MAX_ZONES];
 	int pool_taken[PS_MAX_POOLS] = { 0 }, zone_taken[PS_MAX_ZONES] = { 0 };
+	int pool_busy[PS_MAX_POOLS];
 	struct existing *ex = malloc(sizeof(*ex));
 	struct ps_sel *scratch_sel = malloc(sizeof(struct ps_sel));
 	struct ps_sel *empty_sel = calloc(1, sizeof(struct ps_sel));
@@ -341,45 +358,30 @@ int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
 				pool_taken[j] = 1;
 			}
 	}
-	for (int i = 0; i < img->npools; i++) {
-		for (int j = 0; pool_idx[i] < 0 && j < PS_MAX_POOLS; j++)
-			if (!pool_taken[j] && !ex->pool_name[j][0]) {
-				pool_idx[i] = j;
-				pool_taken[j] = 1;
-			}
-		if (pool_idx[i] < 0) {
-			rc = -ENOSPC;
-			goto out;
-		}
-	}
-	for (int i = 0; i < img->nzones; i++) {
+	for (int i = 0; i < img->nzones; i++)
 		zone_idx[i] = -1;
-		for (int n = 0; n < img->nnames; n++) {
-			const struct ps_image_name *e = &img->names[n];
+	for (int n = 0; n < img->nnames; n++) {
+		const struct ps_image_name *e = &img->names[n];
 
-			if (!(e->val.flags & PS_NAME_APEX) || e->val.zone != i)
-				continue;
-			for (int j = 0; j < PS_MAX_ZONES; j++)
-				if (ex->zone_has_apex[j] &&
-				    ex->zone_apex[j].len == e->key.len &&
-				    !memcmp(ex->zone_apex[j].wire, e->key.wire,
-					    e->key.len)) {
-					zone_idx[i] = j;
-					zone_taken[j] = 1;
-				}
-		}
-	}
-	for (int i = 0; i < img->nzones; i++) {
-		for (int j = 0; zone_idx[i] < 0 && j < PS_MAX_ZONES; j++)
-			if (!zone_taken[j] && !ex->zone_used[j]) {
-				zone_idx[i] = j;
+		if (!(e->val.flags & PS_NAME_APEX))
+			continue;
+		for (int j = 0; j < PS_MAX_ZONES; j++)
+			if (ex->zone_has_apex[j] &&
+			    ex->zone_apex[j].len == e->key.len &&
+			    !memcmp(ex->zone_apex[j].wire, e->key.wire, e->key.len)) {
+				zone_idx[e->val.zone] = j;
 				zone_taken[j] = 1;
 			}
-		if (zone_idx[i] < 0) {
-			rc = -ENOSPC;
-			goto out;
-		}
 	}
+	for (int j = 0; j < PS_MAX_POOLS; j++)
+		pool_busy[j] = ex->pool_name[j][0] != 0;
+	rc = assign_free(pool_idx, img->npools, pool_taken, pool_busy,
+			 PS_MAX_POOLS);
+	if (!rc)
+		rc = assign_free(zone_idx, img->nzones, zone_taken,
+				 ex->zone_used, PS_MAX_ZONES);
+	if (rc)
+		goto out;
 
 	/* 2. tables and zone records, double buffered */
 	for (int i = 0; i < img->npools; i++) {
