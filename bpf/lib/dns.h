@@ -14,6 +14,8 @@
 #ifndef PS_BPF_DNS_H
 #define PS_BPF_DNS_H
 
+#include <popsteer/hash.h>
+
 #include "parse.h"
 #include "csum.h"
 #include "maps.h"
@@ -101,27 +103,6 @@ static __always_inline struct ps_name *ps_name_lookup(__u8 *key, __u32 off,
 	if (len <= PS_KEY_L)
 		return bpf_map_lookup_elem(&ps_name128, k);
 	return bpf_map_lookup_elem(&ps_name256, k);
-}
-
-static __always_inline __u32 ps_hash32(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return h;
-}
-
-static __always_inline __be32 ps_prefix_mask(__u32 prefix, __u32 word)
-{
-	__u32 lo = word * 32;
-
-	if (prefix >= lo + 32)
-		return 0xffffffff;
-	if (prefix <= lo)
-		return 0;
-	return bpf_htonl(~0U << (32 - (prefix - lo)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -610,22 +591,13 @@ static __always_inline int ps_put_ns(struct ps_scratch *sc,
 static __always_inline __u32 ps_pick_slot(struct ps_scratch *sc,
 					  const struct ps_sel *sel)
 {
-	__u32 h;
-
 	if (sel->mode != PS_SEL_HASH)
 		return bpf_get_prandom_u32() & (PS_SEL_SLOTS - 1);
 	/* the client's address is the pseudo header's destination, where
 	 * the query's IP family (not the record type asked for) put it */
-	if (!sc->st.ip6) {
-		h = *(ps_u32 *)&sc->buf[32] & ps_prefix_mask(sel->prefix4, 0);
-	} else {
-		h = 0;
-#pragma unroll
-		for (int w = 0; w < 4; w++)
-			h = ps_hash32(h ^ (*(ps_u32 *)&sc->buf[16 + w * 4] &
-					   ps_prefix_mask(sel->prefix6, w)));
-	}
-	return ps_hash32(h ^ sel->seed) & (PS_SEL_SLOTS - 1);
+	return ps_client_slot((__u32 *)&sc->buf[sc->st.ip6 ? 16 : 32],
+			      sc->st.ip6, sel->prefix4, sel->prefix6,
+			      sel->seed);
 }
 
 /* A or AAAA records from the name's pool; none means NODATA. */
