@@ -18,7 +18,7 @@
 #define TTL_MAX 2147483647LL	/* RFC 2181 */
 
 struct parser {
-	config_t cfg;
+	config_t *cfg;
 	const char *file;
 	char *err;
 	size_t errlen;
@@ -37,6 +37,8 @@ static int fail(struct parser *p, const config_setting_t *s,
 	if (s && config_setting_source_line(s))
 		snprintf(p->err, p->errlen, "%s:%d: %s", p->file,
 			 config_setting_source_line(s), msg);
+	else if (s)	/* made at runtime (control socket, state file) */
+		snprintf(p->err, p->errlen, "%s", msg);
 	else
 		snprintf(p->err, p->errlen, "%s: %s", p->file, msg);
 	return -1;
@@ -301,7 +303,8 @@ static int parse_top(struct parser *p, struct ps_conf *c,
 		     const config_setting_t *root)
 {
 	static const char *const keys[] = { "interfaces", "xdp_mode", "bpffs",
-		"dns", "zones", "pools", "names", NULL };
+		"control_socket", "state_file", "dns", "zones", "pools", "names",
+		NULL };
 	static const char *const dkeys[] = { "port", "listen", "edns_udp_size",
 		NULL };
 	config_setting_t *s, *d;
@@ -350,6 +353,22 @@ static int parse_top(struct parser *p, struct ps_conf *c,
 		return fail(p, config_setting_get_member(root, "bpffs"),
 			    "bpffs must be an absolute path");
 	snprintf(c->bpffs, sizeof(c->bpffs), "%s", str ? str : PS_BPFFS_DEFAULT);
+
+	if (get_str(p, root, "control_socket", &str, false, "the top level"))
+		return -1;
+	if (str && (str[0] != '/' || strlen(str) >= sizeof(c->control_socket)))
+		return fail(p, config_setting_get_member(root, "control_socket"),
+			    "control_socket must be an absolute path of at most %zu bytes",
+			    sizeof(c->control_socket) - 1);
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s",
+		 str ? str : PS_CONTROL_SOCKET_DEFAULT);
+	if (get_str(p, root, "state_file", &str, false, "the top level"))
+		return -1;
+	if (str && (str[0] != '/' || strlen(str) >= sizeof(c->state_file)))
+		return fail(p, config_setting_get_member(root, "state_file"),
+			    "state_file must be an absolute path");
+	snprintf(c->state_file, sizeof(c->state_file), "%s",
+		 str ? str : PS_STATE_FILE_DEFAULT);
 
 	c->dns_port = PS_DNS_PORT_DEFAULT;
 	c->edns_size = PS_EDNS_SIZE_DEFAULT;
@@ -674,7 +693,7 @@ static int parse_names(struct parser *p, struct ps_conf *c,
 
 static int parse(struct parser *p, struct ps_conf *c)
 {
-	config_setting_t *root = config_root_setting(&p->cfg);
+	config_setting_t *root = config_root_setting(p->cfg);
 
 	if (parse_top(p, c, root) || parse_zones(p, c, root) ||
 	    parse_pools(p, c, root) || parse_names(p, c, root))
@@ -682,40 +701,62 @@ static int parse(struct parser *p, struct ps_conf *c)
 	return 0;
 }
 
-static int load(struct ps_conf *c, const char *path, const char *text,
-		char *err, size_t errlen)
+int ps_tree_read(config_t *cfg, const char *name, const char *text,
+		 char *err, size_t errlen)
 {
-	struct parser p = { .file = path, .err = err, .errlen = errlen };
-	int ok, rc;
+	int ok;
 
-	memset(c, 0, sizeof(*c));
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	config_init(&p.cfg);
+	config_init(cfg);
 	/* no silent int/float conversions: a typo should be an error */
-	config_set_options(&p.cfg, 0);
+	config_set_options(cfg, 0);
 	if (text) {
-		ok = config_read_string(&p.cfg, text);
+		ok = config_read_string(cfg, text);
 	} else {
-		FILE *f = fopen(path, "r");
+		FILE *f = fopen(name, "r");
 
 		if (!f) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			config_destroy(&p.cfg);
+			snprintf(err, errlen, "%s: %s", name, strerror(errno));
+			config_destroy(cfg);
 			return -1;
 		}
-		ok = config_read(&p.cfg, f);
+		ok = config_read(cfg, f);
 		fclose(f);
 	}
 	if (!ok) {
-		snprintf(err, errlen, "%s:%d: %s", path,
-			 config_error_line(&p.cfg), config_error_text(&p.cfg));
-		config_destroy(&p.cfg);
+		snprintf(err, errlen, "%s:%d: %s", name, config_error_line(cfg),
+			 config_error_text(cfg));
+		config_destroy(cfg);
 		return -1;
 	}
-	rc = parse(&p, c);
-	config_destroy(&p.cfg);
-	if (rc)
+	return 0;
+}
+
+int ps_conf_from_tree(struct ps_conf *c, config_t *cfg, const char *name,
+		      char *err, size_t errlen)
+{
+	struct parser p = { .cfg = cfg, .file = name, .err = err,
+			    .errlen = errlen };
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s", name);
+	if (parse(&p, c)) {
 		ps_conf_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int load(struct ps_conf *c, const char *name, const char *text,
+		char *err, size_t errlen)
+{
+	config_t cfg;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (ps_tree_read(&cfg, name, text, err, errlen))
+		return -1;
+	rc = ps_conf_from_tree(c, &cfg, name, err, errlen);
+	config_destroy(&cfg);
 	return rc;
 }
 

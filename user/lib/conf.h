@@ -12,6 +12,8 @@
 #include <popsteer/consts.h>
 
 #define PS_IFACES_MAX	16
+#define PS_CONTROL_SOCKET_DEFAULT "/run/popsteer/steerd.sock"
+#define PS_STATE_FILE_DEFAULT	"/var/lib/popsteer/state.conf"
 #define PS_ERR_MAX	512
 
 enum ps_xdp_mode { PS_XDP_AUTO, PS_XDP_NATIVE, PS_XDP_SKB };
@@ -74,6 +76,8 @@ struct ps_conf {
 	int nifaces;
 	int xdp_mode;
 	char bpffs[256];		/* bpffs mount; pins in <bpffs>/tc/globals */
+	char control_socket[108];	/* steerd's Unix control socket */
+	char state_file[256];		/* runtime changes, persisted */
 	uint16_t dns_port;
 	uint16_t edns_size;
 	struct in_addr listen4[PS_LISTEN_MAX];
@@ -99,6 +103,15 @@ int ps_conf_load(struct ps_conf *conf, const char *path, char *err,
 int ps_conf_load_string(struct ps_conf *conf, const char *text,
 			const char *name, char *err, size_t errlen);
 void ps_conf_free(struct ps_conf *conf);
+
+/* The same in two steps, for callers that edit the tree in between:
+ * read a libconfig tree (from text, or from the file `name` if text is
+ * NULL; destroyed on error), then parse and validate it. */
+struct config_t;
+int ps_tree_read(struct config_t *cfg, const char *name, const char *text,
+		 char *err, size_t errlen);
+int ps_conf_from_tree(struct ps_conf *conf, struct config_t *cfg,
+		      const char *name, char *err, size_t errlen);
 
 /* Text to lower-cased wire name, hostname characters only.  Returns 0 or
  * -1 with a reason in err. */

@@ -2,169 +2,240 @@
 /*
  * steerd: keeps popsteer's maps current and the XDP program attached.
  *
- *   steerd [-c FILE] [-t] [-v[v]] [-q] [--syslog]
+ *   steerd [-c FILE] [-t] [-v[v]] [-q] [--syslog] [--discard-state]
  *
- * Loads the config, fills the pinned maps, then attaches the program to
- * the configured interfaces -- or adopts the one `ip link ... xdp obj`
- * attached, with its pinned maps.  On exit the program stays attached and
- * keeps answering from the maps (a restart is hitless); detach it with
- * `ip link set dev IF xdp off`.  SIGHUP reloads the config.
+ * Loads the config file, then the runtime state (changes made with
+ * steerctl) on top, fills the pinned maps, then attaches the program to
+ * the configured interfaces -- or adopts the one already attached, by
+ * `ip link` or by an earlier steerd, with its pinned maps.  On exit the
+ * program stays attached and keeps answering from the maps, so a restart
+ * (stop, crash or upgrade) loses no UDP query.  Serves the control socket
+ * and DNS over TCP (and UDP for what the program passes to the stack).
+ * SIGHUP reloads the config file.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
 #include "steer.skel.h"
-#include "conf.h"
-#include "build.h"
-#include "maps.h"
+#include "steerd.h"
+#include "state.h"
+#include "tree.h"
 #include "log.h"
 
 #define DEFAULT_CONFIG "/etc/popsteer/steerd.conf"
-
-static volatile sig_atomic_t stop, reload;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reload = 1;
-	else
-		stop = 1;
-}
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: steerd [OPTIONS]\n"
-		"  -c, --config FILE  config file (default " DEFAULT_CONFIG ")\n"
-		"  -t, --check        validate the config and exit\n"
-		"  -v, --verbose      more messages (-vv: libbpf debug too)\n"
-		"  -q, --quiet        errors and warnings only\n"
-		"      --syslog       also log to syslog\n"
-		"  -h, --help         this text\n");
+		"  -c, --config FILE    config file (default " DEFAULT_CONFIG ")\n"
+		"  -t, --check          validate the config and runtime state, then exit\n"
+		"      --discard-state  start from the config file alone; a runtime\n"
+		"                       state file is kept aside as FILE.discarded\n"
+		"  -v, --verbose        more messages (-vv: libbpf debug too)\n"
+		"  -q, --quiet          errors and warnings only\n"
+		"      --syslog         also log to syslog\n"
+		"  -h, --help           this text\n");
 }
 
-static int load_config(struct ps_conf *conf, struct ps_image *img,
-		       const char *path)
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f) {
+		pr_err("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Config alone first (it names the state file), then the state on top. */
+static int load(struct steerd *d, bool discard)
 {
 	char err[PS_ERR_MAX];
+	struct ps_conf base;
 
-	if (ps_conf_load(conf, path, err, sizeof(err))) {
+	d->config_text = read_text(d->config_path);
+	if (!d->config_text)
+		return -1;
+	if (ps_conf_load_string(&base, d->config_text, d->config_path, err,
+				sizeof(err))) {
 		pr_err("%s", err);
 		return -1;
 	}
-	if (ps_image_build(img, conf)) {
-		pr_err("out of memory building the map image");
-		ps_conf_free(conf);
+	d->overlay = calloc(1, sizeof(*d->overlay));
+	if (!d->overlay)
+		goto fail;
+	if (discard) {
+		char aside[sizeof(base.state_file) + 16];
+
+		snprintf(aside, sizeof(aside), "%s.discarded", base.state_file);
+		if (!rename(base.state_file, aside))
+			pr_warn("runtime state discarded: kept as %s", aside);
+	}
+	if (ps_state_load(base.state_file, d->overlay, err, sizeof(err))) {
+		pr_err("runtime state: %s", err);
+		pr_err("refusing to start with it; steerd --discard-state starts from the config file alone");
+		goto fail;
+	}
+	ps_conf_free(&base);
+	return 0;
+fail:
+	ps_conf_free(&base);
+	return -1;
+}
+
+static int check(struct steerd *d)
+{
+	char err[PS_ERR_MAX];
+	struct ps_conf conf;
+	config_t tree;
+
+	if (steerd_tree(d, &tree, err, sizeof(err)) ||
+	    ps_conf_from_tree(&conf, &tree, d->config_path, err, sizeof(err))) {
+		pr_err("%s", err);
+		return 1;
+	}
+	config_destroy(&tree);
+	printf("%s: OK (%d zones, %d pools, %d names)\n", d->config_path,
+	       conf.nzones, conf.npools, conf.nnames);
+	ps_conf_free(&conf);
+	return 0;
+}
+
+static int open_dataplane(struct steerd *d)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
+	char err[PS_ERR_MAX];
+	struct ps_conf conf;
+	config_t tree;
+	int rc;
+
+	/* the model is needed for bpffs before the maps exist */
+	if (steerd_tree(d, &tree, err, sizeof(err)) ||
+	    ps_conf_from_tree(&conf, &tree, d->config_path, err, sizeof(err))) {
+		pr_err("%s", err);
+		return -1;
+	}
+	config_destroy(&tree);
+	rc = ps_bpffs_prepare(conf.bpffs, err, sizeof(err));
+	ps_pin_dir(d->pin_dir, sizeof(d->pin_dir), conf.bpffs);
+	ps_conf_free(&conf);
+	if (rc) {
+		pr_err("%s", err);
+		return -1;
+	}
+	oopts.pin_root_path = d->pin_dir;
+	d->skel = steer__open_opts(&oopts);
+	if (!d->skel) {
+		pr_err("Couldn't open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	/* maps already pinned there (a running data plane) are reused */
+	rc = steer__load(d->skel);
+	if (rc) {
+		pr_err("Couldn't load the BPF program (maps in %s): %s",
+		       d->pin_dir, strerror(-rc));
+		return -1;
+	}
+	if (ps_maps_from_object(&d->maps, d->skel->obj)) {
+		pr_err("BPF object lacks popsteer maps");
 		return -1;
 	}
 	return 0;
 }
 
-static int sync_maps(struct ps_maps *maps, const struct ps_image *img)
+static int attach_all(struct steerd *d)
 {
-	struct ps_sync_report r;
-	int rc = ps_maps_sync(maps, img, &r);
+	int attached[PS_IFACES_MAX] = { 0 };
+	char err[PS_ERR_MAX];
 
-	if (rc) {
-		pr_err("Couldn't update the maps: %s", strerror(-rc));
-		return rc;
+	for (int i = 0; i < d->conf.nifaces; i++) {
+		attached[i] = steerd_attach(d, d->conf.ifaces[i],
+					    d->conf.xdp_mode, err, sizeof(err));
+		if (attached[i] >= 0)
+			continue;
+		pr_err("%s", err);
+		/* all or nothing: undo what this run attached */
+		while (i-- > 0)
+			if (attached[i] > 0)
+				steerd_detach(d, d->conf.ifaces[i], err, sizeof(err));
+		return -1;
 	}
-	pr_info("maps: %d names (+%d ~%d -%d), %d pools written, %d zones written%s",
-		img->nnames, r.names_added, r.names_changed, r.names_deleted,
-		r.pools_written, r.zones_written,
-		r.cfg_written ? ", config written" : "");
 	return 0;
 }
 
-/* Is the program attached at ifindex ours, using our maps? */
-static int attached_is_ours(__u32 prog_id, int cfg_map_fd, char *name,
-			    size_t nlen)
+static void on_signal(struct steerd *d, struct watch *w, uint32_t events)
 {
-	struct bpf_prog_info info = {};
-	struct bpf_map_info minfo = {};
-	__u32 ids[64], len = sizeof(info), mlen = sizeof(minfo);
-	int fd, ours = 0;
+	struct signalfd_siginfo si;
+	char err[PS_ERR_MAX];
 
-	fd = bpf_prog_get_fd_by_id(prog_id);
-	if (fd < 0)
-		return -errno;
-	info.nr_map_ids = 64;
-	info.map_ids = (unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		close(fd);
-		return -errno;
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGHUP) {
+			d->stop = true;
+			continue;
+		}
+		pr_info("SIGHUP: reloading %s", d->config_path);
+		if (steerd_reload(d, err, sizeof(err))) {
+			pr_err("%s", err);
+			pr_err("reload failed; still serving the previous config");
+		}
 	}
-	snprintf(name, nlen, "%s", info.name);
-	if (bpf_obj_get_info_by_fd(cfg_map_fd, &minfo, &mlen) == 0)
-		for (__u32 i = 0; i < info.nr_map_ids && i < 64; i++)
-			ours |= ids[i] == minfo.id;
-	close(fd);
-	return ours;
 }
 
-/* Attach (or adopt) on one interface; *attached says we attached it. */
-static int attach_one(const char *ifname, int prog_fd, int cfg_map_fd,
-		      int mode, int *attached)
+static int run(struct steerd *d)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	int ifindex = if_nametoindex(ifname);
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 mode_flags;
-	int rc;
+	struct epoll_event ev[32];
+	char err[PS_ERR_MAX];
+	sigset_t mask;
 
-	*attached = 0;
-	if (!ifindex) {
-		pr_err("No interface '%s'", ifname);
-		return -ENODEV;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->sig.fn = on_signal;
+	if (d->sig.fd < 0 || loop_add(d, &d->sig, EPOLLIN)) {
+		pr_err("signalfd: %s", strerror(errno));
+		return -1;
 	}
-	rc = bpf_xdp_query(ifindex, 0, &q);
-	if (rc) {
-		pr_err("Couldn't query XDP on '%s': %s", ifname, strerror(-rc));
-		return rc;
+	if (ctl_open(d, err, sizeof(err)) || dns_open(d, err, sizeof(err))) {
+		pr_err("%s", err);
+		return -1;
 	}
-	if (q.prog_id) {
-		int ours = attached_is_ours(q.prog_id, cfg_map_fd, name,
-					    sizeof(name));
+	pr_info("serving %d zones, %d pools, %d names on %d interface(s); maps in %s; control %s",
+		d->conf.nzones, d->conf.npools, d->conf.nnames,
+		d->conf.nifaces, d->pin_dir, d->conf.control_socket);
 
-		if (ours <= 0) {
-			pr_err("'%s' already runs XDP program '%s' (id %u) that does not use our maps; detach it first (ip link set dev %s xdp off)",
-			       ifname, name, q.prog_id, ifname);
-			return -EBUSY;
+	while (!d->stop) {
+		int n = epoll_wait(d->epfd, ev, 32, 1000);
+
+		for (int i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+
+			w->fn(d, w, ev[i].events);
 		}
-		pr_info("%s: adopting XDP program %s (id %u, attached %s)",
-			ifname, name, q.prog_id,
-			q.attach_mode == XDP_ATTACHED_SKB ? "skb" : "native");
-		return 0;
+		conn_sweep(d, time(NULL));
 	}
-
-	mode_flags = mode == PS_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	rc = bpf_xdp_attach(ifindex, prog_fd,
-			    mode_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-	if (rc == -EOPNOTSUPP && mode == PS_XDP_AUTO) {
-		pr_warn("%s: no native XDP support, attaching in skb mode",
-			ifname);
-		mode_flags = XDP_FLAGS_SKB_MODE;
-		rc = bpf_xdp_attach(ifindex, prog_fd,
-				    mode_flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
-				    NULL);
-	}
-	if (rc) {
-		pr_err("Couldn't attach XDP program to '%s': %s (%d)", ifname,
-		       strerror(-rc), -rc);
-		return rc;
-	}
-	pr_info("%s: XDP program attached (%s mode)", ifname,
-		mode_flags == XDP_FLAGS_SKB_MODE ? "skb" : "native");
-	*attached = mode_flags;
 	return 0;
 }
 
@@ -173,27 +244,23 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 't' },
+		{ "discard-state", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "syslog", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *path = DEFAULT_CONFIG;
-	int check = 0, verbose = 0, quiet = 0, opt, rc = 1;
-	LIBBPF_OPTS(bpf_object_open_opts, oopts);
-	struct ps_conf conf;
-	struct ps_image img;
-	struct ps_maps maps;
-	struct steer *skel = NULL;
-	char err[PS_ERR_MAX], pin_dir[512];
-	int attached[PS_IFACES_MAX];
-	sigset_t mask, old;
+	struct steerd d = { .config_path = DEFAULT_CONFIG, .epfd = -1,
+			    .sig.fd = -1, .ctl_listen.fd = -1 };
+	int checkonly = 0, discard = 0, verbose = 0, quiet = 0, opt, rc = 1;
+	char err[PS_ERR_MAX];
 
 	while ((opt = getopt_long(argc, argv, "c:tvqh", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
-		case 't': check = 1; break;
+		case 'c': d.config_path = optarg; break;
+		case 't': checkonly = 1; break;
+		case 'D': discard = 1; break;
 		case 'v': verbose++; break;
 		case 'q': quiet = 1; break;
 		case 'S': ps_log_syslog("steerd"); break;
@@ -209,98 +276,41 @@ int main(int argc, char **argv)
 	ps_log_set_level(quiet ? PS_LOG_WARN : PS_LOG_INFO + verbose);
 	ps_log_route_libbpf();
 
-	if (load_config(&conf, &img, path))
-		return 1;
-	if (check) {
-		printf("%s: OK (%d zones, %d pools, %d names)\n", path,
-		       conf.nzones, conf.npools, conf.nnames);
-		rc = 0;
-		goto out_conf;
-	}
-
-	if (ps_bpffs_prepare(conf.bpffs, err, sizeof(err))) {
-		pr_err("%s", err);
-		goto out_conf;
-	}
-	ps_pin_dir(pin_dir, sizeof(pin_dir), conf.bpffs);
-	oopts.pin_root_path = pin_dir;
-	skel = steer__open_opts(&oopts);
-	if (!skel) {
-		pr_err("Couldn't open the BPF object: %s", strerror(errno));
-		goto out_conf;
-	}
-	/* maps already pinned there (a running data plane) are reused */
-	rc = steer__load(skel);
-	if (rc) {
-		pr_err("Couldn't load the BPF program (maps in %s): %s",
-		       pin_dir, strerror(-rc));
-		rc = 1;
+	if (load(&d, discard && !checkonly))
+		goto out;
+	if (checkonly) {
+		rc = check(&d);
 		goto out;
 	}
-	rc = 1;
-	if (ps_maps_from_object(&maps, skel->obj)) {
-		pr_err("BPF object lacks popsteer maps");
+	d.started = time(NULL);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d.epfd < 0 || open_dataplane(&d))
 		goto out;
-	}
 	/* complete maps before any program can answer from them */
-	if (sync_maps(&maps, &img))
-		goto out;
-	for (int i = 0; i < conf.nifaces; i++) {
-		if (!attach_one(conf.ifaces[i],
-				bpf_program__fd(skel->progs.xdp_steer),
-				maps.cfg, conf.xdp_mode, &attached[i]))
-			continue;
-		/* all or nothing: undo what this run attached */
-		while (i-- > 0)
-			if (attached[i])
-				bpf_xdp_detach(if_nametoindex(conf.ifaces[i]),
-					       attached[i], NULL);
+	if (steerd_apply(&d, d.config_text, d.overlay, false, err, sizeof(err))) {
+		pr_err("%s", err);
 		goto out;
 	}
-	pr_info("serving %d zones, %d pools, %d names on %d interface(s); maps in %s",
-		conf.nzones, conf.npools, conf.nnames, conf.nifaces, pin_dir);
-
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	/* signals only wake us inside sigsuspend(): none is lost between
-	 * the checks and the wait */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	while (!stop) {
-		if (!reload)
-			sigsuspend(&old);
-		if (reload) {
-			struct ps_conf nconf;
-			struct ps_image nimg;
-
-			reload = 0;
-			pr_info("SIGHUP: reloading %s", path);
-			if (load_config(&nconf, &nimg, path)) {
-				pr_err("reload failed; still serving the previous config");
-				continue;
-			}
-			if (sync_maps(&maps, &nimg)) {
-				ps_image_free(&nimg);
-				ps_conf_free(&nconf);
-				continue;
-			}
-			ps_image_free(&img);
-			ps_conf_free(&conf);
-			img = nimg;
-			conf = nconf;
-		}
-	}
+	if (attach_all(&d) || run(&d))
+		goto out;
 	pr_info("exiting; the XDP program stays attached and keeps answering");
 	rc = 0;
 out:
-	steer__destroy(skel);
-out_conf:
-	ps_image_free(&img);
-	ps_conf_free(&conf);
+	while (d.conns)
+		conn_close(&d, d.conns);
+	dns_close(&d);
+	ctl_close(&d);
+	if (d.sig.fd >= 0)
+		close(d.sig.fd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	steer__destroy(d.skel);
+	ps_image_free(&d.img);
+	ps_conf_free(&d.conf);
+	if (d.overlay) {
+		config_destroy(d.overlay);
+		free(d.overlay);
+	}
+	free(d.config_text);
 	return rc;
 }

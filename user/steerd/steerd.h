@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* steerd internals: one thread, one epoll loop. */
+#ifndef PS_STEERD_H
+#define PS_STEERD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <libconfig.h>
+
+#include "conf.h"
+#include "build.h"
+#include "maps.h"
+
+#define STEERD_VERSION "0.3"
+
+struct steerd;
+
+/* a file descriptor in the epoll set and what to do when it is ready */
+struct watch {
+	int fd;
+	void (*fn)(struct steerd *d, struct watch *w, uint32_t events);
+};
+
+/* a stream connection: control client or DNS over TCP */
+struct conn {
+	struct watch w;
+	int ctl;			/* control (JSON lines) or DNS (TCP) */
+	uint8_t *in, *out;
+	size_t in_len, in_cap;
+	size_t out_len, out_off, out_cap;
+	time_t last;			/* last activity, for idle timeouts */
+	struct sockaddr_storage peer;
+	struct conn *next;
+};
+
+#define DNS_SOCKS_MAX (2 * PS_LISTEN_MAX + 2)
+
+struct steerd {
+	/* what we serve */
+	const char *config_path;
+	char *config_text;		/* the config file as last loaded */
+	config_t *overlay;		/* runtime changes (tree.h) */
+	struct ps_conf conf;		/* config + overlay, validated */
+	struct ps_image img;		/* conf compiled for the maps */
+
+	/* the data plane */
+	struct steer *skel;
+	struct ps_maps maps;
+	char pin_dir[512];
+
+	/* the loop */
+	int epfd;
+	struct watch sig;
+	struct watch ctl_listen;
+	struct watch dns_udp[DNS_SOCKS_MAX];
+	struct watch dns_tcp[DNS_SOCKS_MAX];
+	int n_udp, n_tcp;
+	struct conn *conns;
+	int n_dns_conns;
+	bool stop;
+	time_t started;
+};
+
+/* loop.c */
+int loop_add(struct steerd *d, struct watch *w, uint32_t events);
+int loop_mod(struct steerd *d, struct watch *w, uint32_t events);
+void loop_del(struct steerd *d, struct watch *w);
+struct conn *conn_new(struct steerd *d, int fd, int ctl,
+		      const struct sockaddr_storage *peer,
+		      void (*fn)(struct steerd *, struct watch *, uint32_t));
+void conn_close(struct steerd *d, struct conn *c);
+/* Append bytes to the output queue and start writing. */
+int conn_send(struct steerd *d, struct conn *c, const void *buf, size_t len);
+/* Read what is available; 0 ok, -1 closed or error (conn freed). */
+int conn_read(struct steerd *d, struct conn *c, size_t max);
+/* Write what is queued (called on EPOLLOUT); -1 if the conn was freed. */
+int conn_flush(struct steerd *d, struct conn *c);
+/* Close connections idle for longer than their timeout. */
+void conn_sweep(struct steerd *d, time_t now);
+int set_nonblock(int fd);
+
+/* apply.c */
+/* Build the model from config text + overlay, compile, write the maps,
+ * persist the overlay if it changed.  On any failure maps, state and
+ * files are as before, and err says why. */
+int steerd_apply(struct steerd *d, const char *config_text,
+		 config_t *overlay, bool overlay_changed, char *err,
+		 size_t errlen);
+/* The effective tree: config text with the overlay on top. */
+int steerd_tree(struct steerd *d, config_t *tree, char *err, size_t errlen);
+int steerd_reload(struct steerd *d, char *err, size_t errlen);
+/* Attach (or adopt) the program on an interface. */
+int steerd_attach(struct steerd *d, const char *ifname, int mode,
+		  char *err, size_t errlen);
+int steerd_detach(struct steerd *d, const char *ifname, char *err,
+		  size_t errlen);
+
+/* ctl.c */
+int ctl_open(struct steerd *d, char *err, size_t errlen);
+void ctl_close(struct steerd *d);
+
+/* dnssrv.c */
+int dns_open(struct steerd *d, char *err, size_t errlen);
+void dns_close(struct steerd *d);
+void dns_conn_ready(struct steerd *d, struct watch *w, uint32_t events);
+
+#endif
