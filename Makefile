@@ -38,15 +38,18 @@ USER_HDRS := $(wildcard user/lib/*.h) $(wildcard include/popsteer/*.h)
 
 STEERD_SRCS := $(wildcard user/steerd/*.c)
 STEERD   := $(OUT)/steerd
+STEERCTL_SRCS := $(wildcard user/steerctl/*.c)
+STEERCTL := $(if $(STEERCTL_SRCS),$(OUT)/steerctl)
 
 TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets \
-	     $(OUT)/tests/maps_sync
-BENCH_BINS :=
+	     $(OUT)/tests/maps_sync $(OUT)/tests/load_check
+BENCH_BINS := $(OUT)/bench/bench_testrun $(OUT)/bench/bench_trafficgen \
+	      $(OUT)/bench/echo.bpf.o
 
 .DELETE_ON_ERROR:
 .PHONY: all deps test demo bench install clean help
 
-all: deps $(BPF_OBJS) $(SKEL) $(STEERD) $(TEST_BINS) $(BENCH_BINS)
+all: deps $(BPF_OBJS) $(SKEL) $(STEERD) $(STEERCTL) $(TEST_BINS) $(BENCH_BINS)
 
 help:
 	@echo 'make [all]     build BPF objects, skeleton, steerd, test programs'
@@ -68,6 +71,10 @@ $(SKEL): $(OUT)/bpf/steer.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name steer > $@
 
+$(OUT)/steerctl: $(STEERCTL_SRCS) $(wildcard user/steerctl/*.h) $(LIB) $(USER_HDRS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser/steerctl $(STEERCTL_SRCS) $(LIB) $(LDLIBS) -ljansson -o $@
+
 $(OUT)/lib/%.o: user/lib/%.c $(USER_HDRS) | $(OUT)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -76,9 +83,9 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(STEERD): $(STEERD_SRCS) $(LIB) $(SKEL) $(USER_HDRS)
+$(STEERD): $(STEERD_SRCS) $(wildcard user/steerd/*.h) $(LIB) $(SKEL) $(USER_HDRS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(STEERD_SRCS) $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser/steerd $(STEERD_SRCS) $(LIB) $(LDLIBS) -ljansson -o $@
 
 $(OUT)/tests/unit_tests: $(wildcard tests/unit/*.c) tests/lib/check.h $(LIB) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
@@ -92,7 +99,32 @@ $(OUT)/tests/maps_sync: tests/bpf/maps_sync.c tests/lib/pkt.c tests/lib/pkt.h te
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/maps_sync.c tests/lib/pkt.c $(LIB) $(LDLIBS) -lpthread -o $@
 
+$(OUT)/tests/load_check: tests/bpf/load_check.c | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@
+
 # ---- benchmarks (tests/bench) ----
+
+BENCH_HDRS := tests/bench/bench.h tests/lib/pkt.h $(USER_HDRS)
+
+$(OUT)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/bench.h | $(OUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(OUT)/bench/bench_%: tests/bench/%.c $(OUT)/bench/%.skel.h tests/lib/pkt.c $(BENCH_HDRS) $(LIB) $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench -Itests/lib $< tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
+
+# the skeletons and objects they embed are worth keeping between builds
+.SECONDARY: $(patsubst tests/bench/%.bpf.c,$(OUT)/bench/%.bpf.o,$(wildcard tests/bench/*.bpf.c)) \
+	    $(patsubst tests/bench/%.bpf.c,$(OUT)/bench/%.skel.h,$(wildcard tests/bench/*.bpf.c))
+
+$(OUT)/bench:
+	$(Q)mkdir -p $@
 
 $(OUT)/bpf $(OUT)/lib $(OUT)/tests:
 	$(Q)mkdir -p $@
@@ -105,11 +137,11 @@ demo: all
 
 bench: all
 	$(Q)vm/deps.sh bench
-	$(Q)tests/bench/run.sh
+	$(Q)OUT=$(OUT) tests/bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/popsteer
-	install -m 0755 $(STEERD) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(STEERD) $(STEERCTL) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(OUT)/bpf/steer.bpf.o $(OUT)/bpf/xdp_pass.bpf.o \
 		$(DESTDIR)$(PREFIX)/lib/popsteer/
 
