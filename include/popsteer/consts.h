@@ -9,6 +9,8 @@
 
 #include <linux/types.h>
 
+#define PS_VERSION		"0.3"
+
 /* ---- limits ------------------------------------------------------------ */
 #define PS_NAME_WIRE_MAX	255	/* RFC 1035: wire name incl. root label */
 #define PS_LABEL_MAX		63

@@ -90,7 +90,7 @@ start_steerd() {
 	STEERD_PID=$!
 	E2E_PIDS+=("$STEERD_PID")
 	for i in $(seq 50); do
-		grep -q "^serving" "$log" && return 0
+		grep -qs "^serving" "$log" && return 0
 		kill -0 "$STEERD_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -119,4 +119,19 @@ dig_status() {
 stats() {
 	bpftool -j map dump pinned "$E2E_PIN/ps_stats" |
 		jq -c '[.[0].formatted.values[].value.c] | transpose | map(add)'
+}
+
+# sctl ARGS: steerctl against this test's steerd and maps
+sctl() {
+	"$OUT/steerctl" -s "$E2E_DIR/steerd.sock" -B "$E2E_DIR/bpffs" "$@"
+}
+
+# conf_head: the per-test settings every steerd config here starts with
+conf_head() {
+	cat <<CONF
+interfaces = [ "veth-pop" ];
+bpffs = "$E2E_DIR/bpffs";
+control_socket = "$E2E_DIR/steerd.sock";
+state_file = "$E2E_DIR/state/state.conf";
+CONF
 }

@@ -197,6 +197,13 @@ int steerd_attach(struct steerd *d, const char *ifname, int mode, char *err,
 				 ifname, name, q.prog_id, ifname);
 			return -EBUSY;
 		}
+		if ((mode == PS_XDP_SKB && q.attach_mode != XDP_ATTACHED_SKB) ||
+		    (mode == PS_XDP_NATIVE && q.attach_mode != XDP_ATTACHED_DRV)) {
+			snprintf(err, errlen,
+				 "'%s' runs our program in %s mode; detach it first to change the mode",
+				 ifname, q.attach_mode == XDP_ATTACHED_SKB ? "skb" : "native");
+			return -EBUSY;
+		}
 		prog_tag(prog_fd, mytag);
 		if (!memcmp(tag, mytag, BPF_TAG_SIZE)) {
 			pr_info("%s: adopting XDP program %s (id %u, attached %s)",

@@ -812,6 +812,7 @@ static void ctl_ready(struct steerd *d, struct watch *w, uint32_t events)
 		}
 		free(out);
 	}
+	conn_done(d, c);
 }
 
 static void ctl_accept(struct steerd *d, struct watch *w, uint32_t events)

@@ -145,6 +145,7 @@ void dns_conn_ready(struct steerd *d, struct watch *w, uint32_t events)
 		if (conn_send(d, c, r, 2 + len))
 			return;
 	}
+	conn_done(d, c);
 }
 
 static void tcp_accept(struct steerd *d, struct watch *w, uint32_t events)

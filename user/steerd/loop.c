@@ -117,6 +117,11 @@ int conn_flush(struct steerd *d, struct conn *c)
 		c->last = time(NULL);
 	}
 	c->out_off = c->out_len = 0;
+	/* a peer that stopped sending has had every reply now */
+	if (c->closing) {
+		conn_close(d, c);
+		return -1;
+	}
 	loop_mod(d, &c->w, EPOLLIN);
 	return 0;
 }
@@ -153,12 +158,29 @@ int conn_read(struct steerd *d, struct conn *c, size_t max)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		if (n <= 0) {
+		if (n == 0) {
+			/* answer what came before the end: conn_done() */
+			c->eof = true;
+			return 0;
+		}
+		if (n < 0) {
 			conn_close(d, c);
 			return -1;
 		}
 		c->in_len += n;
 		c->last = time(NULL);
+	}
+}
+
+void conn_done(struct steerd *d, struct conn *c)
+{
+	if (!c->eof)
+		return;
+	if (c->out_off == c->out_len) {
+		conn_close(d, c);
+	} else {
+		c->closing = true;
+		loop_mod(d, &c->w, EPOLLOUT);
 	}
 }
 

@@ -13,7 +13,7 @@
 #include "build.h"
 #include "maps.h"
 
-#define STEERD_VERSION "0.3"
+#define STEERD_VERSION PS_VERSION
 
 struct steerd;
 
@@ -31,6 +31,8 @@ struct conn {
 	size_t in_len, in_cap;
 	size_t out_len, out_off, out_cap;
 	time_t last;			/* last activity, for idle timeouts */
+	bool eof;			/* the peer has shut down its side */
+	bool closing;			/* close once the output is flushed */
 	struct sockaddr_storage peer;
 	struct conn *next;
 };
@@ -77,6 +79,9 @@ int conn_send(struct steerd *d, struct conn *c, const void *buf, size_t len);
 int conn_read(struct steerd *d, struct conn *c, size_t max);
 /* Write what is queued (called on EPOLLOUT); -1 if the conn was freed. */
 int conn_flush(struct steerd *d, struct conn *c);
+/* After handling what was read: close a connection whose peer has
+ * finished sending, once its replies are out. */
+void conn_done(struct steerd *d, struct conn *c);
 /* Close connections idle for longer than their timeout. */
 void conn_sweep(struct steerd *d, time_t now);
 int set_nonblock(int fd);
