@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The command line, as tables: objects, their commands, and the words
+ * each command takes.  Adding a command is adding a row here; parse.c
+ * and the help text follow from it.
+ */
+#include <stddef.h>
+
+#include "steerctl.h"
+
+#define ARRAY_SIZE(a)	((int)(sizeof(a) / sizeof((a)[0])))
+#define END		{ NULL, NULL, NULL, 0, 0, NULL }
+
+static const char *const sel_modes[] = { "random", "hash", NULL };
+static const char *const xdp_modes[] = { "auto", "native", "skb", NULL };
+
+/* positional arguments */
+#define P_ZONE		{ NULL, "ZONE", "name", T_DNAME, KW_REQ, NULL }
+#define P_POOL		{ NULL, "POOL", "name", T_STR, KW_REQ, NULL }
+#define P_NAME		{ NULL, "NAME", "name", T_DNAME, KW_REQ, NULL }
+#define P_SRV_POOL	{ NULL, "POOL", "pool", T_STR, KW_REQ, NULL }
+#define P_SRV_ADDR	{ NULL, "ADDR", "address", T_ADDR, KW_REQ, NULL }
+
+/* keywords */
+#define K_NUM(w, k)	{ w, "N", k, T_NUM, 0, NULL }
+#define K_SOA_NUMS						\
+	K_NUM("serial", "soa.serial"), K_NUM("refresh", "soa.refresh"),	\
+	K_NUM("retry", "soa.retry"), K_NUM("expire", "soa.expire"),	\
+	K_NUM("minimum", "soa.minimum")
+#define K_POOL_SETTINGS						\
+	K_NUM("answers", "answers"),					\
+	{ "select", "{random|hash}", "select", T_CHOICE, 0, sel_modes },\
+	K_NUM("ttl", "ttl"),						\
+	K_NUM("prefix4", "hash_prefix4"), K_NUM("prefix6", "hash_prefix6")
+
+/* ---- zone --------------------------------------------------------------- */
+
+static const struct kw zone_one[] = { P_ZONE, END };
+static const struct kw zone_add[] = {
+	P_ZONE,
+	{ "mname", "NAME", "soa.mname", T_DNAME, KW_REQ, NULL },
+	{ "rname", "MAILBOX", "soa.rname", T_MAILBOX, KW_REQ, NULL },
+	{ "ns", "NAME", "ns[]", T_DNAME, KW_REQ | KW_MULTI, NULL },
+	K_NUM("ttl", "ttl"), K_SOA_NUMS, END
+};
+static const struct kw zone_set[] = {
+	P_ZONE, K_NUM("ttl", "ttl"),
+	{ "mname", "NAME", "soa.mname", T_DNAME, 0, NULL },
+	{ "rname", "MAILBOX", "soa.rname", T_MAILBOX, 0, NULL },
+	{ "ns", "NAME", "ns[]", T_DNAME, KW_MULTI, NULL },
+	K_SOA_NUMS, END
+};
+
+static const struct cmd zone_cmds[] = {
+	{ "list", "zone.list", NULL, print_zones, NULL, 0, "zone list" },
+	{ "show", "zone.show", NULL, print_zone, zone_one, 0, "zone show ZONE" },
+	{ "add", "zone.add", NULL, NULL, zone_add, 0,
+	  "zone add ZONE mname NAME rname MAILBOX ns NAME [ns NAME]... [ttl N]\n"
+	  "[serial N] [refresh N] [retry N] [expire N] [minimum N]" },
+	{ "set", "zone.set", NULL, NULL, zone_set, CMD_NEED_ONE,
+	  "zone set ZONE [ttl N] [mname NAME] [rname MAILBOX] [ns NAME]...\n"
+	  "[serial N] [refresh N] [retry N] [expire N] [minimum N]" },
+	{ "del", "zone.del", NULL, NULL, zone_one, 0, "zone del ZONE" },
+};
+
+/* ---- pool --------------------------------------------------------------- */
+
+static const struct kw pool_one[] = { P_POOL, END };
+static const struct kw pool_add[] = {
+	P_POOL, K_POOL_SETTINGS,
+	{ "server", "ADDR", "servers[+].address", T_ADDR, KW_MULTI, NULL },
+	{ "weight", "N", "servers[-].weight", T_NUM, KW_MULTI, NULL },
+	END
+};
+static const struct kw pool_set[] = { P_POOL, K_POOL_SETTINGS, END };
+
+static const struct cmd pool_cmds[] = {
+	{ "list", "pool.list", NULL, print_pools, NULL, 0, "pool list" },
+	{ "show", "pool.show", NULL, print_pool, pool_one, 0, "pool show POOL" },
+	{ "add", "pool.add", NULL, NULL, pool_add, 0,
+	  "pool add POOL [answers N] [select {random|hash}] [ttl N]\n"
+	  "[prefix4 N] [prefix6 N] [server ADDR [weight N]]..." },
+	{ "set", "pool.set", NULL, NULL, pool_set, CMD_NEED_ONE,
+	  "pool set POOL [answers N] [select {random|hash}] [ttl N]\n"
+	  "[prefix4 N] [prefix6 N]" },
+	{ "del", "pool.del", NULL, NULL, pool_one, 0, "pool del POOL" },
+};
+
+/* ---- server ------------------------------------------------------------- */
+
+static const struct kw server_list[] = {
+	{ "pool", "POOL", "pool", T_STR, 0, NULL }, END
+};
+static const struct kw server_add[] = {
+	P_SRV_POOL, P_SRV_ADDR, K_NUM("weight", "weight"), END
+};
+static const struct kw server_set[] = {
+	P_SRV_POOL, P_SRV_ADDR,
+	{ "weight", "N", "weight", T_NUM, KW_REQ, NULL }, END
+};
+static const struct kw server_del[] = { P_SRV_POOL, P_SRV_ADDR, END };
+
+static const struct cmd server_cmds[] = {
+	{ "list", "server.list", NULL, print_servers, server_list, 0,
+	  "server list [pool POOL]" },
+	{ "add", "server.add", NULL, NULL, server_add, 0,
+	  "server add POOL ADDR [weight N]" },
+	{ "set", "server.set", NULL, NULL, server_set, 0,
+	  "server set POOL ADDR weight N" },
+	{ "del", "server.del", NULL, NULL, server_del, 0,
+	  "server del POOL ADDR" },
+};
+
+/* ---- name --------------------------------------------------------------- */
+
+static const struct kw name_list[] = {
+	{ "zone", "ZONE", "zone", T_DNAME, 0, NULL },
+	{ "pool", "POOL", "pool", T_STR, 0, NULL }, END
+};
+static const struct kw name_one[] = { P_NAME, END };
+static const struct kw name_add[] = {
+	P_NAME, { "pool", "POOL", "pool", T_STR, KW_REQ, NULL },
+	K_NUM("ttl", "ttl"), END
+};
+static const struct kw name_set[] = {
+	P_NAME, { "pool", "POOL", "pool", T_STR, 0, NULL },
+	K_NUM("ttl", "ttl"), END
+};
+
+static const struct cmd name_cmds[] = {
+	{ "list", "name.list", NULL, print_names, name_list, 0,
+	  "name list [zone ZONE] [pool POOL]" },
+	{ "show", "name.show", NULL, print_name, name_one, 0, "name show NAME" },
+	{ "add", "name.add", NULL, NULL, name_add, 0,
+	  "name add NAME pool POOL [ttl N]" },
+	{ "set", "name.set", NULL, NULL, name_set, CMD_NEED_ONE,
+	  "name set NAME [pool POOL] [ttl N]" },
+	{ "del", "name.del", NULL, NULL, name_one, 0, "name del NAME" },
+};
+
+/* ---- status, stats, prog -------------------------------------------------- */
+
+static const struct cmd status_cmds[] = {
+	{ "show", "status", NULL, print_status, NULL, 0, "status [show]" },
+};
+
+static const struct cmd stats_cmds[] = {
+	{ "show", NULL, local_stats, print_stats, NULL, 0,
+	  "stats show          (the pinned maps: works without steerd)" },
+};
+
+static const struct kw prog_attach[] = {
+	{ "dev", "IF", "dev", T_STR, KW_REQ, NULL },
+	{ "mode", "{auto|native|skb}", "mode", T_CHOICE, 0, xdp_modes }, END
+};
+static const struct kw prog_detach[] = {
+	{ "dev", "IF", "dev", T_STR, KW_REQ, NULL }, END
+};
+
+static const struct cmd prog_cmds[] = {
+	{ "show", NULL, local_prog, print_progs, NULL, 0,
+	  "prog show           (the kernel's view: works without steerd)" },
+	{ "attach", "prog.attach", NULL, NULL, prog_attach, 0,
+	  "prog attach dev IF [mode {auto|native|skb}]" },
+	{ "detach", "prog.detach", NULL, NULL, prog_detach, 0,
+	  "prog detach dev IF" },
+};
+
+#define OBJ(n, c)	{ n, c, ARRAY_SIZE(c) }
+
+const struct obj ctl_objs[] = {
+	OBJ("status", status_cmds),
+	OBJ("zone", zone_cmds),
+	OBJ("pool", pool_cmds),
+	OBJ("server", server_cmds),
+	OBJ("name", name_cmds),
+	OBJ("stats", stats_cmds),
+	OBJ("prog", prog_cmds),
+};
+const int ctl_nobjs = ARRAY_SIZE(ctl_objs);
