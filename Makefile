@@ -42,7 +42,8 @@ STEERCTL_SRCS := $(wildcard user/steerctl/*.c)
 STEERCTL := $(if $(STEERCTL_SRCS),$(OUT)/steerctl)
 
 TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets \
-	     $(OUT)/tests/maps_sync $(OUT)/tests/load_check
+	     $(OUT)/tests/maps_sync $(OUT)/tests/load_check \
+	     $(OUT)/tests/answer_parity
 BENCH_BINS := $(OUT)/bench/bench_testrun $(OUT)/bench/bench_trafficgen \
 	      $(OUT)/bench/echo.bpf.o
 
@@ -98,6 +99,10 @@ $(OUT)/tests/dns_packets: tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/pkt.
 $(OUT)/tests/maps_sync: tests/bpf/maps_sync.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/maps_sync.c tests/lib/pkt.c $(LIB) $(LDLIBS) -lpthread -o $@
+
+$(OUT)/tests/answer_parity: tests/bpf/answer_parity.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/answer_parity.c tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
 
 $(OUT)/tests/load_check: tests/bpf/load_check.c | $(OUT)/tests
 	$(call msg,CC,$@)

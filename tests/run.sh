@@ -30,6 +30,7 @@ start=$(date +%s)
 run unit_tests "$OUT/tests/unit_tests"
 run dns_packets "$OUT/tests/dns_packets"
 run maps_sync "$OUT/tests/maps_sync"
+run answer_parity "$OUT/tests/answer_parity"
 for t in tests/e2e/*.sh; do
 	case "$t" in */lib.sh) continue ;; esac
 	run "$(basename "$t" .sh)" "$t"
