@@ -18,7 +18,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 MULTIARCH := $(shell $(CC) -dumpmachine)
-BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -mcpu=v3 \
+BPF_CFLAGS := -O2 -g -Wall -Werror -fno-strict-aliasing -target bpf -mcpu=v3 \
 	      -Iinclude -I/usr/include/$(MULTIARCH)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \

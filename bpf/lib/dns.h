@@ -3,13 +3,23 @@
  * BPF-only: the DNS fast path.  Answers standard UDP queries for our zones
  * with XDP_TX; anything it does not fully understand goes to the stack.
  *
- * The work is split in phases, each a global BPF function: the verifier
- * checks a global function once, on its own, instead of once per path that
- * reaches it, which keeps the loops of one phase from multiplying the work
- * of the next.  Phases share struct ps_dstate in the per-CPU scratch map
- * and re-derive packet pointers from the context.  Nothing in the frame is
- * modified before the reply is complete in scratch, so every early exit can
- * still return XDP_PASS with the frame untouched.
+ * Speed: a helper or BPF-to-BPF call costs 10-40 ns on kernels with
+ * return-thunk mitigations, more than the rest of the work on a query.
+ * The common case (a name of at most 32 bytes, found) therefore makes one
+ * helper call besides the per-CPU lookups: bpf_xdp_adjust_tail.  The name
+ * table is probed inline, random slots come from a per-CPU xorshift, the
+ * checksum and the copy into the frame are plain loops.  Rare work (long
+ * names, names not found, a question that ends the frame, growing at the
+ * head) is in global functions.
+ *
+ * Verifier: the phases are inlined, so they must not multiply each
+ * other's paths.  Each phase takes its inputs from struct ps_dstate with
+ * PS_GET() and re-derives packet pointers from the context; the verifier
+ * sees unknowns there whichever way the previous phase left its loops, and
+ * prunes.  Global functions are verified once, on their own.
+ *
+ * Nothing in the frame is modified before the reply is complete in
+ * scratch, so every early exit can still return XDP_PASS untouched.
  */
 #ifndef PS_BPF_DNS_H
 #define PS_BPF_DNS_H
@@ -18,6 +28,7 @@
 
 #include "parse.h"
 #include "csum.h"
+#include "mem.h"
 #include "maps.h"
 
 struct ps_dnshdr {
@@ -37,9 +48,37 @@ struct ps_dnshdr {
  * base, which leaves the verifier with an unchecked one. */
 #define ps_barrier_var(v)	asm volatile("" : "+r"(v))
 
-/* Fresh packet pointers in each phase: a cached copy would carry the bounds
- * of one path into the next phase and keep the verifier from merging
- * paths. */
+/* a rare path: global, verified once on its own, one call */
+#define PS_SLOW		__attribute__((noinline))
+
+/* Accesses the compiler can see are aligned use these plain types; any
+ * other multi-byte access goes through ps_ld*() and ps_st*() (mem.h). */
+typedef __u64 ps_u64;
+typedef __u32 ps_u32;
+typedef __u16 ps_u16;
+
+/* The DNS message sits at buf[PS_BUF_MSG], its question 12 bytes later,
+ * so half way through the 8-byte word QWORD; questions are copied as the
+ * aligned words from QWORD on, starting 4 bytes before the question. */
+#define QWORD	((PS_BUF_MSG + PS_DNS_HDR_LEN) / 8)
+_Static_assert((PS_BUF_MSG + PS_DNS_HDR_LEN) % 8 == 4, "question layout");
+
+static __always_inline __u64 *ps_words(struct ps_scratch *sc)
+{
+	return (__u64 *)sc->buf;
+}
+/* outcomes of the phases */
+enum {
+	PS_OK = 0,
+	PS_PASS,		/* unsupported: leave to the stack */
+	PS_MALFORMED,		/* malformed: leave to the stack */
+	PS_NOTOURS,		/* not addressed to us */
+	PS_FAIL,		/* cannot answer: pass, or drop once modified */
+};
+
+/* Fresh packet pointers in each phase: a cached copy would carry the
+ * bounds of one path into the next phase and keep the verifier from
+ * merging paths. */
 static __always_inline void *ps_data(struct xdp_md *ctx)
 {
 	return (void *)(long)(*(volatile __u32 *)&ctx->data);
@@ -49,22 +88,6 @@ static __always_inline void *ps_data_end(struct xdp_md *ctx)
 {
 	return (void *)(long)(*(volatile __u32 *)&ctx->data_end);
 }
-
-/* a phase: global, so verified once with its arguments as declared */
-#define PS_PHASE	__attribute__((noinline))
-
-typedef __u64 __attribute__((may_alias)) ps_u64;
-typedef __u32 __attribute__((may_alias)) ps_u32;
-typedef __u16 __attribute__((may_alias)) ps_u16;
-
-/* outcomes of the phases */
-enum {
-	PS_OK = 0,
-	PS_PASS,		/* unsupported: leave to the stack */
-	PS_MALFORMED,		/* malformed: leave to the stack */
-	PS_NOTOURS,		/* not addressed to us */
-	PS_FAIL,		/* cannot answer: pass, or drop once modified */
-};
 
 /* Lower-case the ASCII letters of 8 bytes at once.  Label length bytes
  * (<= 63) are below 'A', so a whole wire name can go through this. */
@@ -89,20 +112,60 @@ static __always_inline __u32 ps_key_size(__u32 len)
 	return PS_KEY_X;
 }
 
-/* Look a wire name up; the key is the name at key[off..] (lower-cased and
- * zero padded up to its key size). */
-static __always_inline struct ps_name *ps_name_lookup(__u8 *key, __u32 off,
+/* A name of 33..255 wire bytes: key[off..] zero padded to its size. */
+static __always_inline struct ps_name *ps_long_lookup(__u8 *key, __u32 off,
 						      __u32 len)
 {
 	void *k = key + (off & 0xff);
 
-	if (len <= PS_KEY_S)
-		return bpf_map_lookup_elem(&ps_name32, k);
 	if (len <= PS_KEY_M)
 		return bpf_map_lookup_elem(&ps_name64, k);
 	if (len <= PS_KEY_L)
 		return bpf_map_lookup_elem(&ps_name128, k);
 	return bpf_map_lookup_elem(&ps_name256, k);
+}
+
+/*
+ * A name of at most 32 wire bytes in ps_ntab: key is the name zero padded
+ * to 32 bytes, ntab the ps_gen word (buffer bit, seed).  Copies the entry
+ * into st and returns 1 if found.
+ */
+static __always_inline int ps_short_lookup(struct ps_dstate *st,
+					   const __u8 *key, __u32 ntab)
+{
+	__u64 k0 = ps_ld64(key), k1 = ps_ld64(key + 8);
+	__u64 k2 = ps_ld64(key + 16), k3 = ps_ld64(key + 24);
+	__u64 kw[4] = { k0, k1, k2, k3 };
+	__u32 h = ps_name_hash(kw, ntab >> 1);
+	__u32 base = (ntab & 1) * PS_NTAB_SIZE;
+
+	for (__u32 i = 0; i < PS_NTAB_PROBES; i++) {
+		__u32 idx = base + ((h + i) & (PS_NTAB_SIZE - 1));
+		struct ps_nent *e = bpf_map_lookup_elem(&ps_ntab, &idx);
+
+		if (!e || !(e->val.flags & PS_NAME_VALID))
+			return 0;
+		if (e->key[0] == k0 && e->key[1] == k1 && e->key[2] == k2 &&
+		    e->key[3] == k3) {
+			st->ttl = e->val.ttl;
+			st->pool = e->val.pool;
+			st->zone = e->val.zone;
+			st->nflags = e->val.flags;
+			st->zone_labels = e->val.zone_labels;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static __always_inline void ps_take_name(struct ps_dstate *st,
+					 const struct ps_name *e)
+{
+	st->ttl = e->ttl;
+	st->pool = e->pool;
+	st->zone = e->zone;
+	st->nflags = e->flags;
+	st->zone_labels = e->zone_labels;
 }
 
 /* ------------------------------------------------------------------ */
@@ -151,29 +214,47 @@ static __always_inline int ps_dst_ours(void *data, void *data_end,
 	return 0;
 }
 
+/* The IPv4 header checksum is right (the stack drops it otherwise). */
+static __always_inline int ps_ip4_csum_ok(struct iphdr *ip, void *data_end,
+					  __u32 ihl)
+{
+	__u64 sum = 0;
+
+	if (ihl == 20)
+		return ps_csum_fold(ps_csum_ip4((__u16 *)ip)) == 0xffff;
+#pragma unroll
+	for (int i = 0; i < 15; i++) {
+		__u32 *w = (void *)ip + i * 4;
+
+		if (i * 4 >= ihl)
+			break;
+		if ((void *)(w + 1) > data_end)
+			return 0;
+		sum += *w;
+	}
+	return ps_csum_fold(sum) == 0xffff;
+}
+
 /*
  * Checks the frame is a unicast query from a unicast source with sane
  * lengths, saves what the reply needs (pseudo header, UDP ports, IP fields)
  * into scratch and parses the DNS header.
  */
-PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
-			 struct ps_scratch *sc, const struct ps_cfg *cfg)
+static __always_inline int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
+				       struct ps_scratch *sc,
+				       const struct ps_cfg *cfg)
 {
 	void *data = ps_data(ctx);
 	void *data_end = ps_data_end(ctx);
-	struct ps_dstate *st;
+	struct ps_dstate *st = &sc->st;
+	__u32 l3 = pkt->l3 & 0x1f;
+	__u32 l4 = pkt->l4 & 0x7f;
 	struct ethhdr *eth = data;
-	struct udphdr *udp;
+	struct udphdr *udp = data + l4;
 	struct ps_dnshdr *dh;
-	__u32 l3, l4, ulen, dns;
+	__u32 ulen, dns;
 	__u16 fl;
 
-	if (!pkt || !sc || !cfg)
-		return PS_PASS;
-	st = &sc->st;
-	l3 = pkt->l3 & 0x1f;
-	l4 = pkt->l4 & 0x7f;
-	udp = data + l4;
 	if (!ps_dst_ours(data, data_end, pkt, cfg))
 		return PS_NOTOURS;
 	if ((void *)(eth + 1) > data_end || (void *)(udp + 1) > data_end)
@@ -188,8 +269,7 @@ PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 
 	if (pkt->family == 4) {
 		struct iphdr *ip = data + l3;
-		__u32 s, ihl = pkt->ihl & 0x3f;
-		__u64 sum = 0;
+		__u32 s;
 
 		if ((void *)(ip + 1) > data_end)
 			return PS_MALFORMED;
@@ -197,20 +277,15 @@ PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 		if (s == 0 || s == 0xffffffff || (s >> 28) == 0xe ||
 		    (s >> 24) == 127)
 			return PS_PASS;
-		/* the stack drops a bad header checksum; so do we */
-#pragma unroll
-		for (int i = 0; i < 30; i++) {
-			__u16 *w = (void *)ip + i * 2;
-
-			if (i * 2 >= ihl)
-				break;
-			if ((void *)(w + 1) > data_end)
-				return PS_MALFORMED;
-			sum += *w;
-		}
-		if (ps_csum_fold(sum) != 0xffff)
+		if (!ps_ip4_csum_ok(ip, data_end, pkt->ihl & 0x3c))
 			return PS_MALFORMED;
-		/* pseudo header of the reply: our address, then theirs */
+		/* pseudo header of the reply: our address, then theirs; the
+		 * checksum starts at buf[0] for both families, so the rest
+		 * is zeros */
+		*(ps_u64 *)&sc->buf[0] = 0;
+		*(ps_u64 *)&sc->buf[8] = 0;
+		*(ps_u64 *)&sc->buf[16] = 0;
+		*(ps_u32 *)&sc->buf[24] = 0;
 		*(ps_u32 *)&sc->buf[28] = ip->daddr;
 		*(ps_u32 *)&sc->buf[32] = ip->saddr;
 		sc->buf[36] = 0;
@@ -229,6 +304,7 @@ PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 			return PS_MALFORMED;
 		__builtin_memcpy(&sc->buf[0], &ip6->daddr, 16);
 		__builtin_memcpy(&sc->buf[16], &ip6->saddr, 16);
+		*(ps_u32 *)&sc->buf[32] = 0;
 		*(ps_u32 *)&sc->buf[36] = 0;
 		sc->buf[39] = IPPROTO_UDP;
 		st->ip6_flow = *(ps_u32 *)ip6;
@@ -237,7 +313,7 @@ PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 	/* UDP header of the reply; length and checksum come later */
 	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 0] = udp->dest;
 	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 2] = udp->source;
-	/* frame head, to restore after the IPv4 options are cut */
+	/* frame head, to write the reply from the frame start */
 	if (data + 24 > data_end)
 		return PS_MALFORMED;
 	*(ps_u64 *)&st->l2[0] = *(ps_u64 *)data;
@@ -269,17 +345,14 @@ PS_PHASE int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 /* Phase 2: walk the labels of QNAME                                    */
 /* ------------------------------------------------------------------ */
 
-PS_PHASE int ps_dns_walk(struct xdp_md *ctx, struct ps_scratch *sc)
+static __always_inline int ps_dns_walk(struct xdp_md *ctx,
+				       struct ps_scratch *sc)
 {
 	void *data = ps_data(ctx);
 	void *data_end = ps_data_end(ctx);
+	__u8 *q = data + (PS_GET(sc->st.dns) & 0xff) + PS_DNS_HDR_LEN;
 	__u32 off = 0;
-	__u8 *q;
 	int i;
-
-	if (!sc)
-		return PS_PASS;
-	q = data + (sc->st.dns & 0xff) + PS_DNS_HDR_LEN;
 
 	for (i = 0; i < PS_LABELS_MAX; i++) {
 		__u8 *lp = q + off;
@@ -310,89 +383,120 @@ PS_PHASE int ps_dns_walk(struct xdp_md *ctx, struct ps_scratch *sc)
 /* Phase 3: copy the question into the reply, build the lookup key      */
 /* ------------------------------------------------------------------ */
 
-PS_PHASE int ps_dns_question(struct xdp_md *ctx, struct ps_scratch *sc)
+/* The question ends the frame (no OPT, no padding): its last bytes come
+ * one at a time. */
+PS_SLOW int ps_question_tail(struct xdp_md *ctx, struct ps_scratch *sc)
 {
 	void *data = ps_data(ctx);
 	void *data_end = ps_data_end(ctx);
-	__u32 name_len, qlen, n, done, tail;
-	struct ps_dstate *st;
-	__u8 *src, *msgq;
-	__u16 qclass;
+	__u32 done, qlen;
+	__u8 *src;
 
 	if (!sc)
-		return PS_PASS;
-	st = &sc->st;
-	name_len = st->name_len & 0x1ff;
-	qlen = name_len + 4;
-	src = data + (st->dns & 0xff) + PS_DNS_HDR_LEN;
-	msgq = &sc->buf[PS_BUF_MSG + PS_DNS_HDR_LEN];
+		return PS_FAIL;
+	done = PS_GET(sc->st.copied);
+	if (done > PS_NAME_WIRE_MAX + 4)
+		return PS_FAIL;
+	qlen = (PS_GET(sc->st.name_len) & 0x1ff) + 4;
+	src = data + (PS_GET(sc->st.dns) & 0xff) + PS_DNS_HDR_LEN;
+	for (__u32 b = 0; b < 16; b++) {
+		__u8 *p = src + done + b;
 
-	if (qlen + PS_DNS_HDR_LEN > st->msg_len)
+		if (done + b >= qlen)
+			break;
+		ps_barrier_var(p);
+		if ((void *)(p + 1) > data_end)
+			return PS_MALFORMED;
+		sc->buf[PS_BUF_MSG + PS_DNS_HDR_LEN + done + b] = *p;
+	}
+	return PS_OK;
+}
+
+/* Key of a name of 33..255 bytes: lower-cased and zero padded up to the
+ * end of the key buffer, for its own lookup and every suffix's. */
+PS_SLOW int ps_key_long(struct ps_scratch *sc)
+{
+	__u32 name_len;
+
+	if (!sc)
+		return PS_FAIL;
+	name_len = PS_GET(sc->st.name_len) & 0x1ff;
+	for (__u32 c = 0; c < PS_KEY_X / 8; c++) {
+		if (c * 8 >= name_len)
+			break;
+		*(ps_u64 *)&sc->key[c * 8] = ps_lower8(ps_ld64(
+			&sc->buf[PS_BUF_MSG + PS_DNS_HDR_LEN + c * 8]));
+	}
+	/* zero from the name's end: the last chunk, then whole ones */
+	ps_st64(&sc->key[name_len & 0xff], 0);
+	for (__u32 c = 0; c < PS_KEYBUF_SIZE / 8; c++)
+		if (c * 8 > name_len)
+			*(ps_u64 *)&sc->key[c * 8] = 0;
+	return PS_OK;
+}
+
+static __always_inline int ps_dns_question(struct xdp_md *ctx,
+					   struct ps_scratch *sc)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	struct ps_dstate *st = &sc->st;
+	__u32 name_len = PS_GET(st->name_len) & 0x1ff;
+	__u32 qlen = name_len + 4;
+	__u8 *src = data + (PS_GET(st->dns) & 0xff) + PS_DNS_HDR_LEN;
+	__u8 *msgq = &sc->buf[PS_BUF_MSG + PS_DNS_HDR_LEN];
+	__u16 qclass;
+
+	if (qlen + PS_DNS_HDR_LEN > PS_GET(st->msg_len))
 		return PS_MALFORMED;
 
-	/* The loops below each test one bound only, and their bounds are
-	 * read back from scratch: with several refinable conditions per
-	 * iteration the verifier's work grows with the square of the
-	 * iterations. */
-
-	/* 1. the question, 8 bytes at a time while the frame has them */
-	st->tmp = (qlen + 7) / 8;
-	n = st->tmp;
+	/* The question as aligned 8-byte words from 4 bytes before it,
+	 * while the frame has them (with an OPT after it, it always has). */
 	st->copied = 0;
-	for (__u32 c = 0; c < 33; c++) {
-		__u8 *p = src + c * 8;
+	for (__u32 c = 0; c < 34; c++) {
+		__u8 *p = src - 4 + c * 8;
 
-		if (c >= n)
+		if (c * 8 >= qlen + 4)
 			break;
 		ps_barrier_var(p);
 		if ((void *)(p + 8) > data_end)
 			break;
-		*(ps_u64 *)(msgq + c * 8) = *(ps_u64 *)p;
-		st->copied = c * 8 + 8;
+		ps_words(sc)[QWORD + c] = *(ps_u64 *)p;
+		st->copied = c * 8 + 4;
 	}
-	/* ...and byte by byte where the question ends the frame */
-	done = st->copied & 0x1ff;
-	if (done < qlen) {
-		st->tmp = qlen - done;
-		tail = st->tmp;
-		for (__u32 b = 0; b < 8; b++) {
-			__u8 *p = src + done + b;
+	if (PS_GET(st->copied) < qlen && ps_question_tail(ctx, sc))
+		return PS_MALFORMED;
 
-			if (b >= tail)
-				break;
-			ps_barrier_var(p);
-			if ((void *)(p + 1) > data_end)
-				return PS_MALFORMED;
-			msgq[done + b] = *p;
+	name_len = PS_GET(st->name_len) & 0x1ff;
+	if (name_len <= PS_KEY_S) {
+		__u64 *w = ps_words(sc) + QWORD, *k = (__u64 *)sc->key;
+
+		/* Key word c: bytes 8c..8c+7 of the name, lower-cased, the
+		 * bytes past its end cleared by a mask built without
+		 * branches: x = clamp(name_len - 8c, 0, 8) bytes kept, and
+		 * two shifts by 4x so that x = 8 shifts everything out. */
+#pragma unroll
+		for (int c = 0; c < PS_KEY_S / 8; c++) {
+			__s32 r = (__s32)name_len - c * 8;
+			__s32 pos = r & ~(r >> 31);
+			__s32 x = pos - ((pos - 8) & ~((pos - 8) >> 31));
+			__u64 m = ~((~0ULL << (4 * x)) << (4 * x));
+
+			k[c] = ps_lower8((w[c] >> 32) | (w[c + 1] << 32)) & m;
 		}
+		/* suffixes are read 32 bytes from any label: zeros after */
+		k[4] = 0;
+		k[5] = 0;
+		k[6] = 0;
+		k[7] = 0;
+	} else if (ps_key_long(sc)) {
+		return PS_FAIL;
 	}
 
-	/* 2. the key: the name lower-cased, zero padded to its key size */
-	st->tmp = ps_key_size(name_len) / 8;
-	n = st->tmp;
-	for (__u32 c = 0; c < PS_KEY_X / 8; c++) {
-		if (c >= n)
-			break;
-		*(ps_u64 *)&sc->key[c * 8] = ps_lower8(*(ps_u64 *)(msgq + c * 8));
-	}
-	done = name_len & ~7U;
-	if (name_len & 7)
-		*(ps_u64 *)&sc->key[done] &= (1ULL << ((name_len & 7) * 8)) - 1;
-	else
-		*(ps_u64 *)&sc->key[done] = 0;
-	st->tmp = done / 8 + 1;
-	done = st->tmp;
-	for (__u32 i = 0; i < PS_KEY_X / 8; i++) {
-		__u32 c = done + i;
-
-		if (c >= n)
-			break;
-		*(ps_u64 *)&sc->key[(c * 8) & (PS_KEY_X - 8)] = 0;
-	}
-
-	st->qtype = bpf_ntohs(*(ps_u16 *)(msgq + name_len));
-	qclass = bpf_ntohs(*(ps_u16 *)(msgq + name_len + 2));
-	st->qend = PS_DNS_HDR_LEN + qlen;
+	name_len = PS_GET(st->name_len) & 0x1ff;
+	st->qtype = bpf_ntohs(ps_ld16(msgq + name_len));
+	qclass = bpf_ntohs(ps_ld16(msgq + name_len + 2));
+	st->qend = PS_DNS_HDR_LEN + name_len + 4;
 	if (qclass != PS_C_IN)
 		return PS_PASS;
 	/* meta types (ANY, AXFR, IXFR, MAILA/B, TSIG, TKEY) and OPT as a
@@ -406,21 +510,19 @@ PS_PHASE int ps_dns_question(struct xdp_md *ctx, struct ps_scratch *sc)
 /* Phase 4: the optional EDNS OPT record                                */
 /* ------------------------------------------------------------------ */
 
-PS_PHASE int ps_dns_opt(struct xdp_md *ctx, struct ps_scratch *sc,
-			const struct ps_cfg *cfg)
+static __always_inline int ps_dns_opt(struct xdp_md *ctx,
+				      struct ps_scratch *sc,
+				      const struct ps_cfg *cfg)
 {
 	void *data = ps_data(ctx);
 	void *data_end = ps_data_end(ctx);
-	__u32 qend, msg_len, size, rdlen, end;
-	struct ps_dstate *st;
-	__u8 *p, *o;
+	struct ps_dstate *st = &sc->st;
+	__u32 qend = PS_GET(st->qend) & 0x1ff;
+	__u32 msg_len = PS_GET(st->msg_len);
+	__u8 *p = data + (PS_GET(st->dns) & 0xff) + qend;
+	__u32 size, rdlen, end;
+	__u8 *o;
 
-	if (!sc || !cfg)
-		return PS_PASS;
-	st = &sc->st;
-	qend = st->qend & 0x1ff;
-	msg_len = st->msg_len;
-	p = data + (st->dns & 0xff) + qend;
 	st->rcode = PS_RC_NOERROR;
 	if (!st->edns) {
 		if (qend != msg_len)
@@ -456,10 +558,10 @@ PS_PHASE int ps_dns_opt(struct xdp_md *ctx, struct ps_scratch *sc,
 	if (end != rdlen)
 		return end < rdlen ? PS_PASS : PS_MALFORMED;
 
-	if (size < 512)
-		size = 512;
 	if (size > cfg->edns_size)
 		size = cfg->edns_size;
+	if (size < 512)			/* RFC 6891: never below 512 */
+		size = 512;
 	st->limit = size;
 	if (p[6] != 0)			/* EDNS version */
 		st->rcode = PS_RC_BADVERS;
@@ -470,73 +572,82 @@ PS_PHASE int ps_dns_opt(struct xdp_md *ctx, struct ps_scratch *sc,
 /* Phase 5: find the name, or the zone that holds it                    */
 /* ------------------------------------------------------------------ */
 
-static __always_inline void ps_take_name(struct ps_dstate *st,
-					 const struct ps_name *e)
-{
-	st->ttl = e->ttl;
-	st->pool = e->pool;
-	st->zone = e->zone;
-	st->nflags = e->flags;
-	st->zone_labels = e->zone_labels;
-}
-
-/* Sets st->found: 1 the name itself, 2 a zone that holds it, 0 neither. */
-PS_PHASE int ps_dns_find(struct ps_scratch *sc, const struct ps_cfg *cfg)
+/*
+ * Not configured: find the enclosing zone, walking suffixes from the
+ * shortest.  Zone apexes, configured names and their empty non-terminal
+ * ancestors are all names, so inside a zone the first missing suffix ends
+ * the walk; above every zone, a walk deeper than the deepest apex cannot
+ * find one.  Sets st->found to 2 if a zone holds the name.
+ */
+PS_SLOW int ps_find_zone(struct ps_scratch *sc, const struct ps_cfg *cfg)
 {
 	struct ps_dstate *st;
-	__u32 name_len, n, max_apex;
-	struct ps_name *e;
+	__u32 name_len, n, max_apex, ntab;
 	int hit = 0;
 
 	if (!sc || !cfg)
-		return PS_PASS;
+		return PS_FAIL;
 	st = &sc->st;
-	name_len = st->name_len & 0x1ff;
-	n = (st->nlabels & 0xff) - 1;		/* labels without the root */
+	name_len = PS_GET(st->name_len) & 0x1ff;
+	n = (PS_GET(st->nlabels) & 0xff) - 1;	/* labels without the root */
 	max_apex = cfg->max_apex_labels;
-
-	st->found = 0;
-	e = ps_name_lookup(sc->key, 0, name_len);
-	if (e) {
-		ps_take_name(st, e);
-		st->found = 1;
-		return PS_OK;
-	}
-
-	/* Not configured: find the enclosing zone, walking suffixes from the
-	 * shortest.  Zone apexes, configured names and their empty
-	 * non-terminal ancestors are all keys, so inside a zone the first
-	 * missing suffix ends the walk; above every zone, a walk deeper than
-	 * the deepest apex cannot find one.  Suffix keys are used in place,
-	 * so the key buffer must be zero past the name. */
-	for (__u32 c = PS_KEY_X / 8; c < PS_KEYBUF_SIZE / 8; c++)
-		*(ps_u64 *)&sc->key[c * 8] = 0;
-	for (__u32 c = PS_KEY_S / 8; c < PS_KEY_X / 8; c++) {
-		if (c * 8 >= name_len)
-			*(ps_u64 *)&sc->key[c * 8] = 0;
-	}
+	ntab = PS_GET(st->ntab);
 
 	/* configured names are at most PS_CONF_LABELS_MAX deep, so the walk
 	 * ends within one label more */
 	for (__u32 j = 1; j <= PS_CONF_LABELS_MAX + 1; j++) {
-		__u32 off, k;
+		__u32 off, len, found;
 
 		if (j >= n)
 			break;
-		k = n - j;
-		off = sc->labels[k & (PS_LABELS_MAX - 1)];
-		e = ps_name_lookup(sc->key, off, name_len - off);
-		if (e) {
-			ps_take_name(st, e);
+		off = sc->labels[(n - j) & (PS_LABELS_MAX - 1)];
+		len = name_len - off;
+		if (len <= PS_KEY_S) {
+			found = ps_short_lookup(st, &sc->key[off & 0xff], ntab);
+		} else {
+			struct ps_name *e = ps_long_lookup(sc->key, off, len);
+
+			found = e != 0;
+			if (e)
+				ps_take_name(st, e);
+		}
+		if (found) {
 			hit = 1;
 			continue;
 		}
 		if (hit || j >= max_apex)
 			break;
 	}
-	if (hit)
-		st->found = 2;
+	st->found = hit ? 2 : 0;
 	return PS_OK;
+}
+
+static __always_inline int ps_dns_find(struct xdp_md *ctx,
+				       struct ps_scratch *sc,
+				       const struct ps_cfg *cfg)
+{
+	struct ps_dstate *st = &sc->st;
+	__u32 name_len = PS_GET(st->name_len) & 0x1ff;
+	__u32 gi = PS_GEN_NTAB;
+	__u32 *ntab = bpf_map_lookup_elem(&ps_gen, &gi);
+	struct ps_name *e;
+
+	if (!ntab)
+		return PS_FAIL;
+	/* one read: the table and its seed go together */
+	st->ntab = *ntab;
+	st->found = 1;
+	if (name_len <= PS_KEY_S) {
+		if (ps_short_lookup(st, sc->key, PS_GET(st->ntab)))
+			return PS_OK;
+	} else {
+		e = ps_long_lookup(sc->key, 0, name_len);
+		if (e) {
+			ps_take_name(st, e);
+			return PS_OK;
+		}
+	}
+	return ps_find_zone(sc, cfg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -556,14 +667,16 @@ static __always_inline int ps_put_soa(struct ps_scratch *sc,
 
 	if (pos > PS_MSG_MAX - 2 - PS_SOA_MAX || len > PS_SOA_MAX || len < 10)
 		return -1;
-	*(ps_u16 *)(m + pos) = bpf_htons(0xc000 | apex);
+	if (st->zone_labels >= st->nlabels)	/* maps not written by steerd */
+		return -1;
+	ps_st16(m + pos, bpf_htons(0xc000 | apex));
 	pos += 2;
 	for (__u32 c = 0; c < PS_SOA_MAX / 8; c++) {
 		if (c * 8 >= len)
 			break;
-		*(ps_u64 *)(m + pos + c * 8) = *(ps_u64 *)(z->soa + c * 8);
+		ps_st64(m + pos + c * 8, ((const __u64 *)z->soa)[c]);
 	}
-	*(ps_u32 *)(m + pos + 4) = negative ? z->neg_ttl : z->soa_ttl;
+	ps_st32(m + pos + 4, negative ? z->neg_ttl : z->soa_ttl);
 	st->pos = pos + len;
 	return 0;
 }
@@ -581,7 +694,7 @@ static __always_inline int ps_put_ns(struct ps_scratch *sc,
 	for (__u32 c = 0; c < PS_NS_MAX / 8; c++) {
 		if (c * 8 >= len)
 			break;
-		*(ps_u64 *)(m + pos + c * 8) = *(ps_u64 *)(z->ns + c * 8);
+		ps_st64(m + pos + c * 8, ((const __u64 *)z->ns)[c]);
 	}
 	st->pos = pos + len;
 	st->an = z->ns_count;
@@ -591,13 +704,23 @@ static __always_inline int ps_put_ns(struct ps_scratch *sc,
 static __always_inline __u32 ps_pick_slot(struct ps_scratch *sc,
 					  const struct ps_sel *sel)
 {
-	if (sel->mode != PS_SEL_HASH)
-		return bpf_get_prandom_u32() & (PS_SEL_SLOTS - 1);
-	/* the client's address is the pseudo header's destination, where
-	 * the query's IP family (not the record type asked for) put it */
-	return ps_client_slot((__u32 *)&sc->buf[sc->st.ip6 ? 16 : 32],
-			      sc->st.ip6, sel->prefix4, sel->prefix6,
-			      sel->seed);
+	__u32 x;
+
+	if (sel->mode == PS_SEL_HASH)
+		/* the client's address is the pseudo header's destination,
+		 * where the query's IP family put it */
+		return ps_client_slot((__u32 *)&sc->buf[sc->st.ip6 ? 16 : 32],
+				      sc->st.ip6, sel->prefix4, sel->prefix6,
+				      sel->seed);
+	/* per-CPU xorshift32: spreading answers needs no helper call */
+	x = sc->st.rng;
+	if (!x)
+		x = bpf_get_prandom_u32() | 1;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	sc->st.rng = x;
+	return (x >> 8) & (PS_SEL_SLOTS - 1);
 }
 
 /* A or AAAA records from the name's pool; none means NODATA. */
@@ -619,6 +742,8 @@ static __always_inline int ps_put_pool(struct ps_scratch *sc)
 	n = v6 ? sel->a6 : sel->a4;
 	if (n == 0)
 		return 0;
+	if (n > PS_ANSWERS_MAX)
+		return -1;
 	slot = ps_pick_slot(sc, sel);
 	pos = st->pos;
 	for (__u32 i = 0; i < PS_ANSWERS_MAX; i++) {
@@ -628,21 +753,21 @@ static __always_inline int ps_put_pool(struct ps_scratch *sc)
 			break;
 		if (pos > PS_MSG_MAX - 28)
 			return -1;
-		*(ps_u16 *)(m + pos) = bpf_htons(0xc000 | PS_DNS_HDR_LEN);
-		*(ps_u16 *)(m + pos + 4) = bpf_htons(PS_C_IN);
-		*(ps_u32 *)(m + pos + 6) = ttl;
+		/* owner: a pointer to the question */
+		ps_st16(m + pos, bpf_htons(0xc000 | PS_DNS_HDR_LEN));
+		ps_st16(m + pos + 2, bpf_htons(v6 ? PS_T_AAAA : PS_T_A));
+		ps_st16(m + pos + 4, bpf_htons(PS_C_IN));
+		ps_st32(m + pos + 6, ttl);
 		if (!v6) {
 			idx = sel->slot4[slot][i] & (PS_POOL_SERVERS_MAX - 1);
-			*(ps_u16 *)(m + pos + 2) = bpf_htons(PS_T_A);
-			*(ps_u16 *)(m + pos + 10) = bpf_htons(4);
-			*(ps_u32 *)(m + pos + 12) = sel->addr4[idx];
+			ps_st16(m + pos + 10, bpf_htons(4));
+			ps_st32(m + pos + 12, sel->addr4[idx]);
 			pos += 16;
 		} else {
 			idx = sel->slot6[slot][i] & (PS_POOL_SERVERS_MAX - 1);
-			*(ps_u16 *)(m + pos + 2) = bpf_htons(PS_T_AAAA);
-			*(ps_u16 *)(m + pos + 10) = bpf_htons(16);
-			*(ps_u64 *)(m + pos + 12) = *(ps_u64 *)&sel->addr6[idx][0];
-			*(ps_u64 *)(m + pos + 20) = *(ps_u64 *)&sel->addr6[idx][8];
+			ps_st16(m + pos + 10, bpf_htons(16));
+			ps_st64(m + pos + 12, ((const __u64 *)sel->addr6[idx])[0]);
+			ps_st64(m + pos + 20, ((const __u64 *)sel->addr6[idx])[1]);
 			pos += 28;
 		}
 	}
@@ -703,18 +828,15 @@ static __always_inline int ps_dns_sections(struct ps_scratch *sc)
 
 /* The whole reply message: sections, then truncation to the client's
  * limit, OPT and header. */
-PS_PHASE int ps_dns_answer(struct ps_scratch *sc, const struct ps_cfg *cfg)
+static __always_inline int ps_dns_answer(struct ps_scratch *sc,
+					 const struct ps_cfg *cfg)
 {
-	struct ps_dstate *st;
+	struct ps_dstate *st = &sc->st;
+	__u8 *m = &sc->buf[PS_BUF_MSG];
 	__u32 opt, pos;
-	__u8 *m;
 	__u16 fl;
 
-	if (!sc || !cfg)
-		return PS_FAIL;
-	st = &sc->st;
-	m = &sc->buf[PS_BUF_MSG];
-	st->pos = st->qend;
+	st->pos = PS_GET(st->qend);
 	st->an = 0;
 	st->ns = 0;
 	st->aa = 0;
@@ -723,7 +845,7 @@ PS_PHASE int ps_dns_answer(struct ps_scratch *sc, const struct ps_cfg *cfg)
 		return PS_FAIL;
 
 	opt = st->edns ? 11 : 0;
-	pos = st->pos;
+	pos = PS_GET(st->pos);
 	if (pos + opt > st->limit) {
 		/* does not fit: an empty TC=1 reply sends the client to TCP */
 		pos = st->qend;
@@ -734,13 +856,12 @@ PS_PHASE int ps_dns_answer(struct ps_scratch *sc, const struct ps_cfg *cfg)
 	if (st->edns) {
 		if (pos > PS_MSG_MAX - 11)
 			return PS_FAIL;
-		m[pos] = 0;
-		*(ps_u16 *)(m + pos + 1) = bpf_htons(PS_T_OPT);
-		*(ps_u16 *)(m + pos + 3) = bpf_htons(cfg->edns_size);
+		m[pos] = 0;				/* root */
+		ps_st16(m + pos + 1, bpf_htons(PS_T_OPT));
+		ps_st16(m + pos + 3, bpf_htons(cfg->edns_size));
 		m[pos + 5] = st->rcode >> 4;		/* extended rcode */
 		m[pos + 6] = 0;				/* version */
-		*(ps_u16 *)(m + pos + 7) = 0;		/* DO clear */
-		*(ps_u16 *)(m + pos + 9) = 0;
+		ps_st32(m + pos + 7, 0);		/* DO clear, no data */
 		pos += 11;
 	}
 	fl = DNS_QR | (st->qflags & (DNS_RD | DNS_CD)) | (st->rcode & 0xf);
@@ -772,50 +893,28 @@ PS_PHASE int ps_dns_answer(struct ps_scratch *sc, const struct ps_cfg *cfg)
  * skb may have almost none), else at the head, where XDP guarantees
  * XDP_PACKET_HEADROOM bytes.
  */
-PS_PHASE int ps_emit(struct xdp_md *ctx, struct ps_pkt *pkt,
-		     struct ps_scratch *sc)
+static __always_inline int ps_emit(struct xdp_md *ctx, struct ps_pkt *pkt,
+				   struct ps_scratch *sc)
 {
-	__u32 msg_len, udp_len, l3, iplen, pstart, clen;
-	struct ps_dstate *st;
+	struct ps_dstate *st = &sc->st;
+	__u32 msg_len = PS_GET(st->pos) & 0x7ff;
+	__u32 udp_len = 8 + msg_len;
+	__u32 l3 = pkt->l3 & 0x1f;
+	int v4 = pkt->family == 4;
+	__u32 iplen = v4 ? 20 : 40;
 	void *data, *data_end;
-	__u64 sum = 0;
-	int v4, delta;
+	__u8 *dst;
+	int delta;
 
-	if (!sc || !pkt)
-		return XDP_PASS;
-	st = &sc->st;
-	msg_len = st->pos & 0x7ff;
 	if (msg_len > PS_MSG_MAX)
 		return XDP_PASS;
-	udp_len = 8 + msg_len;
-	l3 = pkt->l3 & 0x1f;
-	v4 = pkt->family == 4;
-	iplen = v4 ? 20 : 40;
-	pstart = v4 ? 28 : 0;
-
-	/* UDP length and checksum over pseudo header + UDP + message */
 	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 4] = bpf_htons(udp_len);
 	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 6] = 0;
 	if (v4)
 		*(ps_u16 *)&sc->buf[38] = bpf_htons(udp_len);
 	else
 		*(ps_u32 *)&sc->buf[32] = bpf_htonl(udp_len);
-	*(ps_u32 *)&sc->buf[PS_BUF_MSG + msg_len] = 0;	/* pad to 4 */
-	clen = (PS_BUF_MSG - pstart + msg_len + 3) & ~3U;
-#pragma unroll
-	for (int i = 0; i < 3; i++) {
-		__u32 n;
-
-		if (clen <= i * 512)
-			break;
-		n = clen - i * 512;
-		if (n > 512)
-			n = 512;
-		sum = bpf_csum_diff(0, 0, (void *)&sc->buf[pstart + i * 512],
-				    n, (__u32)sum);
-	}
-	sum = (__u16)~ps_csum_fold(sum);
-	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 6] = sum ? sum : 0xffff;
+	ps_st64(&sc->buf[PS_BUF_MSG + msg_len], 0);	/* pad to 8 */
 
 	/* From here on the frame changes; a failure to make room leaves it
 	 * untouched. */
@@ -840,8 +939,10 @@ PS_PHASE int ps_emit(struct xdp_md *ctx, struct ps_pkt *pkt,
 		return XDP_DROP;
 	/* Ethernet and VLAN tags, back to the sender; what lands past l3 is
 	 * overwritten by the IP header */
-	__builtin_memcpy(data, &st->l2[6], 6);
-	__builtin_memcpy(data + 6, &st->l2[0], 6);
+	ps_st32(data, ps_ld32(&st->l2[6]));
+	ps_st16(data + 4, ps_ld16(&st->l2[10]));
+	ps_st32(data + 6, ps_ld32(&st->l2[0]));
+	ps_st16(data + 10, ps_ld16(&st->l2[4]));
 	*(ps_u32 *)(data + 12) = *(ps_u32 *)&st->l2[12];
 	*(ps_u64 *)(data + 16) = *(ps_u64 *)&st->l2[16];
 	if (data + l3 + 40 > data_end)
@@ -870,8 +971,54 @@ PS_PHASE int ps_emit(struct xdp_md *ctx, struct ps_pkt *pkt,
 		__builtin_memcpy(&ip6->saddr, &sc->buf[0], 16);
 		__builtin_memcpy(&ip6->daddr, &sc->buf[16], 16);
 	}
-	if (bpf_xdp_store_bytes(ctx, l3 + iplen, &sc->buf[PS_BUF_UDP], udp_len))
-		return XDP_DROP;
+
+	/* UDP and the message into the frame, 8 bytes at a time, summing
+	 * them for the UDP checksum on the way (the pseudo header is
+	 * buf[0..40), zeros before the IPv4 one).  A last partial word is
+	 * summed padded with zeros and written as the 8 bytes ending the
+	 * frame, so nothing past data_end is touched. */
+	{
+		__u64 *w = ps_words(sc), sum = 0, v;
+		__u16 csum;
+
+#pragma unroll
+		for (int c = 0; c < PS_BUF_UDP / 8; c++)
+			sum += (w[c] & 0xffffffff) + (w[c] >> 32);
+		udp_len = 8 + PS_GET(st->pos);
+		if (udp_len > 8 + PS_MSG_MAX)
+			return XDP_DROP;
+		dst = data + l3 + iplen;
+		for (__u32 c = 0; c < (8 + PS_MSG_MAX) / 8; c++) {
+			__u8 *p = dst + c * 8;
+
+			if (c * 8 + 8 > udp_len)
+				break;
+			ps_barrier_var(p);
+			if ((void *)(p + 8) > data_end)
+				return XDP_DROP;
+			v = w[PS_BUF_UDP / 8 + c];
+			sum += (v & 0xffffffff) + (v >> 32);
+			*(ps_u64 *)p = v;
+		}
+		udp_len = 8 + PS_GET(st->pos);
+		if (udp_len > 8 + PS_MSG_MAX)
+			return XDP_DROP;
+		if (udp_len & 7) {
+			__u8 *p = dst + udp_len - 8;
+
+			v = w[PS_BUF_UDP / 8 + udp_len / 8];
+			sum += (v & 0xffffffff) + (v >> 32);
+			ps_barrier_var(p);
+			if ((void *)(p + 8) > data_end)
+				return XDP_DROP;
+			*(ps_u64 *)p = ps_ld64(&sc->buf[PS_BUF_UDP + udp_len - 8]);
+		}
+		csum = ~ps_csum_fold(sum);
+		ps_barrier_var(dst);
+		if ((void *)(dst + 8) > data_end)
+			return XDP_DROP;
+		ps_st16(dst + 6, csum ? csum : 0xffff);
+	}
 	return XDP_TX;
 }
 
@@ -924,8 +1071,8 @@ static __always_inline int ps_dns(struct xdp_md *ctx, struct ps_pkt *pkt,
 	if (rc != PS_OK)
 		goto pass;
 
-	if (sc->st.rcode != PS_RC_BADVERS)
-		rc = ps_dns_find(sc, cfg);
+	if (PS_GET(sc->st.rcode) != PS_RC_BADVERS)
+		rc = ps_dns_find(ctx, sc, cfg);
 	if (rc == PS_OK)
 		rc = ps_dns_answer(sc, cfg);
 	if (rc != PS_OK)
@@ -933,10 +1080,10 @@ static __always_inline int ps_dns(struct xdp_md *ctx, struct ps_pkt *pkt,
 
 	verdict = ps_emit(ctx, pkt, sc);
 	if (verdict == XDP_TX) {
-		what = sc->st.stat;
+		what = PS_GET(sc->st.stat);
 		if (what < PS_ST_MAX)
 			stats->c[what]++;
-		if (sc->st.tc)
+		if (PS_GET(sc->st.tc))
 			stats->c[PS_ST_TRUNCATED]++;
 		return XDP_TX;
 	}

@@ -32,7 +32,15 @@ struct {							\
 	__uint(pinning, LIBBPF_PIN_BY_NAME);			\
 } var SEC(".maps")
 
-PS_NAME_MAP(ps_name32, ps_name_key32);
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PS_NTAB_SIZE);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct ps_nent);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ps_ntab SEC(".maps");
+
 PS_NAME_MAP(ps_name64, ps_name_key64);
 PS_NAME_MAP(ps_name128, ps_name_key128);
 PS_NAME_MAP(ps_name256, ps_name_key256);
@@ -78,10 +86,11 @@ struct {
 #define PS_KEYBUF_SIZE	512
 
 /*
- * State of the query being answered.  It lives in the scratch map rather
- * than on the stack on purpose: values read back from a map are unknown to
- * the verifier, so paths that leave a loop at different iterations converge
- * on one state instead of multiplying the work after the loop.
+ * State of the query being answered, passed from phase to phase through
+ * memory on purpose: a phase reads its inputs back with PS_GET(), which the
+ * verifier cannot see through, so the paths by which the previous phase
+ * left its loops converge on one state instead of multiplying the work of
+ * everything after them.
  */
 struct ps_dstate {
 	__u32 dns;		/* frame offset of the DNS header */
@@ -92,8 +101,9 @@ struct ps_dstate {
 	__u32 pos;		/* bytes of the reply message built */
 	__u32 limit;		/* largest reply the client accepts */
 	__u32 ttl;		/* name TTL (host order) */
-	__u32 tmp;		/* bound of the next loop (see above) */
 	__u32 copied;		/* question bytes copied so far */
+	__u32 ntab;		/* ps_gen[PS_GEN_NTAB]: buffer bit, seed */
+	__u32 rng;		/* xorshift32 state of random selection */
 	__u16 id;
 	__u16 qflags;
 	__u16 qtype;
@@ -113,15 +123,17 @@ struct ps_dstate {
 	__u32 ip6_flow;		/* IPv6 version/class/flow word to echo */
 	__u16 ip_id;
 	__u8  pad2;
-	__u8  l2[24];		/* frame head saved across bpf_xdp_adjust_head */
+	__u8  l2[24] __attribute__((aligned(8)));	/* frame head */
 };
 
+/* 8-byte aligned so clang knows 8-byte loads and stores of key[] and buf[]
+ * are aligned; otherwise it splits them into single bytes. */
 struct ps_scratch {
 	struct ps_dstate st;
-	__u8 key[PS_KEYBUF_SIZE];
-	__u8 buf[PS_BUF_SIZE];
+	__u8 key[PS_KEYBUF_SIZE] __attribute__((aligned(8)));
+	__u8 buf[PS_BUF_SIZE] __attribute__((aligned(8)));
 	__u8 labels[PS_LABELS_MAX];	/* offsets of each label in the name */
-};
+} __attribute__((aligned(8)));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -129,6 +141,9 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ps_scratch);
 } ps_scratch SEC(".maps");
+
+/* A scalar from memory, as an unknown to the verifier (see above). */
+#define PS_GET(x)	(*(volatile typeof(x) *)&(x))
 
 static __always_inline void *ps_lookup_gen(void *map, __u32 obj, __u32 gen_idx)
 {

@@ -18,7 +18,10 @@
 #define PS_CONF_LABELS_MAX	32	/* labels of a configured name or zone */
 #define PS_MAX_POOLS		256
 #define PS_MAX_ZONES		256
-#define PS_MAX_NAMES		65536	/* per name size class */
+#define PS_MAX_NAMES		65536	/* per hash map of longer names */
+#define PS_NTAB_SIZE		65536	/* slots of the short-name table */
+#define PS_NTAB_NAMES		(PS_NTAB_SIZE / 2)	/* names it takes */
+#define PS_NTAB_PROBES		8	/* linear probing bound */
 #define PS_POOL_SERVERS_MAX	64	/* per address family, per pool */
 #define PS_ANSWERS_MAX		8	/* records in one answer section */
 #define PS_SEL_SLOTS		256	/* selection table slots per family */
@@ -33,8 +36,10 @@
  * section we build (NS RRset) + OPT.  Scratch space is sized from this. */
 #define PS_MSG_MAX		1024
 
-/* Name keys: lower-cased wire names, zero padded to one of four sizes so
- * the kernel's hash only covers the bytes a name can use. */
+/* Name keys: lower-cased wire names, zero padded to one of four sizes.
+ * Names of up to 32 bytes (nearly all) live in ps_ntab, an open-addressing
+ * table the program probes inline; longer ones in three kernel hash maps,
+ * which hash no more bytes than their size class needs. */
 #define PS_KEY_S		32
 #define PS_KEY_M		64
 #define PS_KEY_L		128
@@ -43,7 +48,7 @@
 /* ---- map names (pinned by name; <= 15 chars) ---------------------------- */
 #define PS_MAP_CFG		"ps_cfg"
 #define PS_MAP_GEN		"ps_gen"
-#define PS_MAP_NAME_S		"ps_name32"
+#define PS_MAP_NTAB		"ps_ntab"
 #define PS_MAP_NAME_M		"ps_name64"
 #define PS_MAP_NAME_L		"ps_name128"
 #define PS_MAP_NAME_X		"ps_name256"
@@ -61,9 +66,10 @@
  * writer fills the inactive copy, flips the u32 in ps_gen, then waits for an
  * RCU grace period before touching the old copy again. */
 #define PS_GEN_CFG		0
-#define PS_GEN_POOL(p)		(1 + (p))
-#define PS_GEN_ZONE(z)		(1 + PS_MAX_POOLS + (z))
-#define PS_GEN_ENTRIES		(1 + PS_MAX_POOLS + PS_MAX_ZONES)
+#define PS_GEN_NTAB		1
+#define PS_GEN_POOL(p)		(2 + (p))
+#define PS_GEN_ZONE(z)		(2 + PS_MAX_POOLS + (z))
+#define PS_GEN_ENTRIES		(2 + PS_MAX_POOLS + PS_MAX_ZONES)
 #define PS_BUF(idx, gen)	((idx) * 2 + ((gen) & 1))
 
 /* ---- ps_cfg.flags ------------------------------------------------------- */
@@ -72,6 +78,7 @@
 /* ---- ps_name.flags ------------------------------------------------------ */
 #define PS_NAME_POOL		(1U << 0)	/* A/AAAA answered from .pool */
 #define PS_NAME_APEX		(1U << 1)	/* zone apex: SOA and NS */
+#define PS_NAME_VALID		(1U << 7)	/* ps_ntab: the slot is used */
 /* neither flag: the name exists (empty non-terminal): NODATA */
 
 /* ---- selection modes ---------------------------------------------------- */

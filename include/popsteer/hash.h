@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The client hash of `hash` pools, shared by the data plane and steerd's
- * userspace DNS answers so both pick the same slot for the same client.
+ * Hashes shared by the data plane and userspace: the client hash of `hash`
+ * pools (steerd's userspace answers pick the slot XDP picks) and the slot
+ * of a short name in ps_ntab (steerd writes the table XDP probes).
  */
 #ifndef POPSTEER_HASH_H
 #define POPSTEER_HASH_H
@@ -9,10 +10,31 @@
 #include <linux/types.h>
 #include "consts.h"
 
+/* the BPF verifier wants these loops unrolled; gcc builds userspace */
+#ifdef __clang__
+#define PS_UNROLL _Pragma("unroll")
+#else
+#define PS_UNROLL
+#endif
+
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ps_be32(x)	__builtin_bswap32(x)
 #else
 #define ps_be32(x)	(x)
+/* Slot of a short name in ps_ntab (key: 4 words of the padded name). */
+static inline __u32 ps_name_hash(const __u64 *key, __u32 seed)
+{
+	__u64 h = seed ^ 0x9e3779b97f4a7c15ULL;
+
+PS_UNROLL
+	for (int i = 0; i < PS_KEY_S / 8; i++) {
+		h ^= key[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return (__u32)h & (PS_NTAB_SIZE - 1);
+}
+
 #endif
 
 static inline __u32 ps_hash32(__u32 h)
@@ -46,11 +68,25 @@ static inline __u32 ps_client_slot(const __u32 *addr, int v6, __u32 prefix4,
 	if (!v6) {
 		h = addr[0] & ps_prefix_mask(prefix4, 0);
 	} else {
-#pragma unroll
+PS_UNROLL
 		for (int w = 0; w < 4; w++)
 			h = ps_hash32(h ^ (addr[w] & ps_prefix_mask(prefix6, w)));
 	}
 	return ps_hash32(h ^ seed) & (PS_SEL_SLOTS - 1);
+}
+
+/* Slot of a short name in ps_ntab (key: 4 words of the padded name). */
+static inline __u32 ps_name_hash(const __u64 *key, __u32 seed)
+{
+	__u64 h = seed ^ 0x9e3779b97f4a7c15ULL;
+
+PS_UNROLL
+	for (int i = 0; i < PS_KEY_S / 8; i++) {
+		h ^= key[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return (__u32)h & (PS_NTAB_SIZE - 1);
 }
 
 #endif

@@ -24,9 +24,8 @@ struct ps_cfg {
 };
 _Static_assert(sizeof(struct ps_cfg) == 176, "ABI changed: version ps_cfg");
 
-/* ps_name32/64/128/256: HASH, key = lower-cased wire name zero padded to
- * the map's key size (names of up to that many wire bytes). */
-struct ps_name_key32  { __u8 name[PS_KEY_S]; };
+/* ps_name64/128/256: HASH, key = lower-cased wire name zero padded to
+ * the map's key size (names of 33 up to that many wire bytes). */
 struct ps_name_key64  { __u8 name[PS_KEY_M]; };
 struct ps_name_key128 { __u8 name[PS_KEY_L]; };
 struct ps_name_key256 { __u8 name[PS_KEY_X]; };
@@ -40,6 +39,20 @@ struct ps_name {
 	__u8  pad[2];
 };
 _Static_assert(sizeof(struct ps_name) == 12, "ABI changed: version ps_name*");
+
+/* ps_ntab: ARRAY (mmapable) of 2 * PS_NTAB_SIZE slots in two buffers.
+ * ps_gen[PS_GEN_NTAB] = (seed << 1) | buffer: the active buffer is slots
+ * [buffer * PS_NTAB_SIZE, +PS_NTAB_SIZE), and one read gives a table and
+ * the seed it was built with.  A name of up to 32 wire bytes lives at slot
+ * ps_name_hash(key, seed) + i, i < PS_NTAB_PROBES (linear probing); an
+ * unused slot (flags without PS_NAME_VALID) ends the probe. */
+struct ps_nent {
+	__u64 key[PS_KEY_S / 8];	/* lower-cased wire name, zero padded,
+					 * as loaded from memory */
+	struct ps_name val;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct ps_nent) == 48, "ABI changed: version ps_ntab");
 
 /* ps_sel: ARRAY[2 * PS_MAX_POOLS], element PS_BUF(pool, ps_gen[PS_GEN_POOL])
  *

@@ -26,6 +26,8 @@
 
 #include "check.h"
 #include "pkt.h"
+#include <popsteer/hash.h>
+
 #include "maps.h"
 #include "answer.h"
 
@@ -754,19 +756,98 @@ static size_t wire_of(const char *text, uint8_t *wire)
 	return len;
 }
 
+/* The active half of the short-name table, and the seed it uses. */
+static struct ps_nent *ntab_active(__u32 *seed)
+{
+	__u32 idx = PS_GEN_NTAB, word = 0;
+
+	bpf_map_lookup_elem(prog.maps->gen, &idx, &word);
+	*seed = word >> 1;
+	return prog.maps->ntab_mem + (word & 1) * PS_NTAB_SIZE;
+}
+
+/* A short name's slot in the active table, or its probe window's first
+ * free slot (*found 0), or -1 if the window is full. */
+static int ntab_slot(const __u8 *key, int *found)
+{
+	__u32 seed, h;
+	struct ps_nent *t = ntab_active(&seed);
+
+	h = ps_name_hash((const __u64 *)key, seed);
+	for (__u32 i = 0; i < PS_NTAB_PROBES; i++) {
+		__u32 s = (h + i) & (PS_NTAB_SIZE - 1);
+
+		*found = (t[s].val.flags & PS_NAME_VALID) &&
+			 !memcmp(t[s].key, key, PS_KEY_S);
+		if (*found || !(t[s].val.flags & PS_NAME_VALID))
+			return s;
+	}
+	return -1;
+}
+
+/*
+ * Read (op 0), write (1) or delete (2) a name's map entry directly,
+ * bypassing steerd's writer: for map contents steerd never writes.  Short
+ * names are edited in the active table in place (tests only: a reader
+ * could see the edit half done); a deleted slot's successors in its probe
+ * window are put back so none is cut off.
+ */
 static int name_op(const char *text, struct ps_name *v, int op)
 {
 	uint8_t wire[PS_NAME_WIRE_MAX + 64];
 	__u8 key[PS_KEY_X];
 	size_t len = wire_of(text, wire);
-	int fd = prog.maps->name[ps_name_class(len)];
+	int c = ps_name_class(len), found, s;
+	struct ps_nent *t, moved[PS_NTAB_PROBES];
+	__u32 seed;
 
 	ps_name_key(key, wire, len);
-	if (op == 0)
-		return bpf_map_lookup_elem(fd, key, v);
-	if (op == 1)
-		return bpf_map_update_elem(fd, key, v, BPF_ANY);
-	return bpf_map_delete_elem(fd, key);
+	if (c > 0) {
+		int fd = prog.maps->name[c - 1];
+
+		if (op == 0)
+			return bpf_map_lookup_elem(fd, key, v);
+		if (op == 1)
+			return bpf_map_update_elem(fd, key, v, BPF_ANY);
+		return bpf_map_delete_elem(fd, key);
+	}
+	t = ntab_active(&seed);
+	s = ntab_slot(key, &found);
+	if (op == 0) {
+		if (!found)
+			return -1;
+		*v = t[s].val;
+		v->flags &= ~PS_NAME_VALID;
+		return 0;
+	}
+	if (op == 1) {
+		if (s < 0)
+			return -1;
+		memcpy(t[s].key, key, PS_KEY_S);
+		t[s].val = *v;
+		t[s].val.flags |= PS_NAME_VALID;
+		return 0;
+	}
+	if (!found)
+		return -1;
+	memset(&t[s], 0, sizeof(t[s]));
+	/* re-place what follows in the cluster */
+	for (int i = 1, n = 0; i <= PS_NTAB_PROBES; i++) {
+		struct ps_nent *e = &t[(s + i) & (PS_NTAB_SIZE - 1)];
+
+		if (!(e->val.flags & PS_NAME_VALID) || i == PS_NTAB_PROBES) {
+			for (int k = 0; k < n; k++) {
+				int f, at = ntab_slot((const __u8 *)moved[k].key, &f);
+
+				if (at >= 0)
+					t[at] = moved[k];
+			}
+			break;
+		}
+		moved[n++] = *e;
+		memset(e, 0, sizeof(*e));
+	}
+	return 0;
 }
 
 static int pool_index(const char *name)

@@ -29,7 +29,7 @@ if TC_BPF_MNT=$E2E_DIR/bpffs ip -n "$POP" link set dev veth-pop xdp \
 else
 	fail ip_link_attach "ip link could not attach the object"; exit 1
 fi
-[ -e "$E2E_PIN/ps_cfg" ] && [ -e "$E2E_PIN/ps_name32" ] &&
+[ -e "$E2E_PIN/ps_cfg" ] && [ -e "$E2E_PIN/ps_ntab" ] &&
 	pass maps_pinned_by_name || fail maps_pinned_by_name "$(ls "$E2E_PIN" 2>&1)"
 check_eq bpftool_finds_maps ps_sel \
 	"$(bpftool -j map show pinned "$E2E_PIN/ps_sel" | jq -r .name)"

@@ -16,12 +16,7 @@
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <bpf/bpf.h>
-/* hash.h unrolls its loop for clang's BPF target with a pragma gcc does
- * not know; -Wall would make that an error */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunknown-pragmas"
 #include <popsteer/hash.h>
-#pragma GCC diagnostic pop
 
 #include "answer.h"
 
@@ -389,15 +384,9 @@ static int read_gen(const struct ps_maps *m, int fd, __u32 obj, __u32 gen_idx,
 static int lookup_name(const struct ps_maps *m, const uint8_t *wire,
 		       size_t len, struct ps_name *e)
 {
-	__u8 key[PS_KEY_X];
-	int c = ps_name_class(len);
+	int rc = ps_name_find(m, wire, len, e);
 
-	if (c < 0)
-		return -EINVAL;
-	ps_name_key(key, wire, len);
-	if (!bpf_map_lookup_elem(m->name[c], key, e))
-		return 1;
-	return errno == ENOENT ? 0 : -errno;
+	return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
 /*

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -13,10 +15,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <popsteer/hash.h>
+
 #include "maps.h"
 #include "log.h"
 
+#define NTAB_BYTES (2 * PS_NTAB_SIZE * sizeof(struct ps_nent))
+
 static const size_t key_sizes[4] = { PS_KEY_S, PS_KEY_M, PS_KEY_L, PS_KEY_X };
+/* name[] holds the hash maps of classes 1..3 */
+#define NAME_FD(m, c)	((m)->name[(c) - 1])
 
 void ps_pin_dir(char *buf, size_t len, const char *bpffs)
 {
@@ -70,10 +78,23 @@ int ps_bpffs_prepare(const char *bpffs, char *err, size_t errlen)
 
 static void reset(struct ps_maps *m)
 {
-	m->cfg = m->gen = m->sel = m->zone = m->stats = -1;
-	for (int i = 0; i < 4; i++)
+	m->cfg = m->gen = m->sel = m->zone = m->stats = m->ntab = -1;
+	for (int i = 0; i < 3; i++)
 		m->name[i] = -1;
+	m->ntab_mem = NULL;
 	m->owned = 0;
+}
+
+/* The short-name table is read and written through a shared mapping. */
+static int map_ntab(struct ps_maps *m)
+{
+	void *p = mmap(NULL, NTAB_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       m->ntab, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	m->ntab_mem = p;
+	return 0;
 }
 
 int ps_maps_open(struct ps_maps *m, const char *pin_dir, char *err,
@@ -82,10 +103,11 @@ int ps_maps_open(struct ps_maps *m, const char *pin_dir, char *err,
 	struct { int *fd; const char *name; } all[] = {
 		{ &m->cfg, PS_MAP_CFG }, { &m->gen, PS_MAP_GEN },
 		{ &m->sel, PS_MAP_SEL }, { &m->zone, PS_MAP_ZONE },
-		{ &m->stats, PS_MAP_STATS },
-		{ &m->name[0], PS_MAP_NAME_S }, { &m->name[1], PS_MAP_NAME_M },
-		{ &m->name[2], PS_MAP_NAME_L }, { &m->name[3], PS_MAP_NAME_X },
+		{ &m->stats, PS_MAP_STATS }, { &m->ntab, PS_MAP_NTAB },
+		{ &m->name[0], PS_MAP_NAME_M }, { &m->name[1], PS_MAP_NAME_L },
+		{ &m->name[2], PS_MAP_NAME_X },
 	};
+	int rc;
 
 	reset(m);
 	m->owned = 1;
@@ -103,7 +125,13 @@ int ps_maps_open(struct ps_maps *m, const char *pin_dir, char *err,
 			return -e;
 		}
 	}
-	return 0;
+	rc = map_ntab(m);
+	if (rc) {
+		snprintf(err, errlen, "Couldn't map %s/%s: %s", pin_dir,
+			 PS_MAP_NTAB, strerror(-rc));
+		ps_maps_close(m);
+	}
+	return rc;
 }
 
 int ps_maps_from_object(struct ps_maps *m, struct bpf_object *obj)
@@ -111,9 +139,9 @@ int ps_maps_from_object(struct ps_maps *m, struct bpf_object *obj)
 	struct { int *fd; const char *name; } all[] = {
 		{ &m->cfg, PS_MAP_CFG }, { &m->gen, PS_MAP_GEN },
 		{ &m->sel, PS_MAP_SEL }, { &m->zone, PS_MAP_ZONE },
-		{ &m->stats, PS_MAP_STATS },
-		{ &m->name[0], PS_MAP_NAME_S }, { &m->name[1], PS_MAP_NAME_M },
-		{ &m->name[2], PS_MAP_NAME_L }, { &m->name[3], PS_MAP_NAME_X },
+		{ &m->stats, PS_MAP_STATS }, { &m->ntab, PS_MAP_NTAB },
+		{ &m->name[0], PS_MAP_NAME_M }, { &m->name[1], PS_MAP_NAME_L },
+		{ &m->name[2], PS_MAP_NAME_X },
 	};
 
 	reset(m);
@@ -125,15 +153,16 @@ int ps_maps_from_object(struct ps_maps *m, struct bpf_object *obj)
 			return -ENOENT;
 		*all[i].fd = bpf_map__fd(map);
 	}
-	return 0;
+	return map_ntab(m);
 }
 
 void ps_maps_close(struct ps_maps *m)
 {
+	if (m->ntab_mem)
+		munmap(m->ntab_mem, NTAB_BYTES);
 	if (m->owned) {
 		int *fds[] = { &m->cfg, &m->gen, &m->sel, &m->zone, &m->stats,
-			       &m->name[0], &m->name[1], &m->name[2],
-			       &m->name[3] };
+			       &m->ntab, &m->name[0], &m->name[1], &m->name[2] };
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			if (*fds[i] >= 0)
@@ -174,12 +203,17 @@ size_t ps_name_key(__u8 *key, const __u8 *wire, size_t len)
 	return key_sizes[c];
 }
 
+static int get_word(const struct ps_maps *m, __u32 idx, __u32 *word)
+{
+	return bpf_map_lookup_elem(m->gen, &idx, word) ? -errno : 0;
+}
+
 static int get_gen(const struct ps_maps *m, __u32 idx, __u32 *gen)
 {
-	if (bpf_map_lookup_elem(m->gen, &idx, gen))
-		return -errno;
+	int rc = get_word(m, idx, gen);
+
 	*gen &= 1;
-	return 0;
+	return rc;
 }
 
 /* Write obj's inactive buffer and make it the active one.  Skips the
@@ -254,10 +288,30 @@ struct existing {
 	int zone_has_apex[PS_MAX_ZONES];
 };
 
+/* what a name entry in the maps says about zone slots */
+static void note_name(struct existing *ex, const __u8 *key, size_t size,
+		      const struct ps_name *v)
+{
+	size_t len;
+
+	if (v->zone >= PS_MAX_ZONES)
+		return;
+	ex->zone_used[v->zone] = 1;
+	if (!(v->flags & PS_NAME_APEX))
+		return;
+	len = wire_len(key, size);
+	if (len <= PS_NAME_WIRE_MAX) {
+		memcpy(ex->zone_apex[v->zone].wire, key, len);
+		ex->zone_apex[v->zone].len = len;
+		ex->zone_has_apex[v->zone] = 1;
+	}
+}
+
 static int read_existing(const struct ps_maps *m, struct existing *ex)
 {
 	struct ps_sel *sel = malloc(sizeof(*sel));
 	__u8 key[PS_KEY_X], next[PS_KEY_X];
+	__u32 gen_word;
 	int rc = 0;
 
 	if (!sel)
@@ -277,33 +331,150 @@ static int read_existing(const struct ps_maps *m, struct existing *ex)
 		memcpy(ex->pool_name[i], sel->name, PS_OBJ_NAME_MAX);
 		ex->pool_name[i][PS_OBJ_NAME_MAX - 1] = 0;
 	}
-	for (int c = 0; c < 4; c++) {
+	rc = get_gen(m, PS_GEN_NTAB, &gen_word);
+	if (rc)
+		goto out;
+	for (__u32 i = 0; i < PS_NTAB_SIZE; i++) {
+		const struct ps_nent *e = &m->ntab_mem[gen_word * PS_NTAB_SIZE + i];
+
+		if (e->val.flags & PS_NAME_VALID)
+			note_name(ex, (const __u8 *)e->key, PS_KEY_S, &e->val);
+	}
+	for (int c = 1; c < 4; c++) {
 		void *prev = NULL;
 
-		while (!bpf_map_get_next_key(m->name[c], prev, next)) {
+		while (!bpf_map_get_next_key(NAME_FD(m, c), prev, next)) {
 			struct ps_name v;
 
 			memcpy(key, next, key_sizes[c]);
 			prev = key;
-			if (bpf_map_lookup_elem(m->name[c], key, &v))
-				continue;
-			if (v.zone >= PS_MAX_ZONES)
-				continue;
-			ex->zone_used[v.zone] = 1;
-			if (v.flags & PS_NAME_APEX) {
-				size_t len = wire_len(key, key_sizes[c]);
-
-				if (len <= PS_NAME_WIRE_MAX) {
-					memcpy(ex->zone_apex[v.zone].wire, key, len);
-					ex->zone_apex[v.zone].len = len;
-					ex->zone_has_apex[v.zone] = 1;
-				}
-			}
+			if (!bpf_map_lookup_elem(NAME_FD(m, c), key, &v))
+				note_name(ex, key, key_sizes[c], &v);
 		}
 	}
 out:
 	free(sel);
 	return rc;
+}
+
+/* Place the short names of img in tab with seed; -1 if a name finds no
+ * free slot within PS_NTAB_PROBES. */
+static int ntab_build(struct ps_nent *tab, const struct ps_image *img,
+		      const int *pool_idx, const int *zone_idx, __u32 seed)
+{
+	memset(tab, 0, PS_NTAB_SIZE * sizeof(*tab));
+	for (int n = 0; n < img->nnames; n++) {
+		const struct ps_image_name *e = &img->names[n];
+		struct ps_nent ent = { 0 };
+		__u32 h, i;
+
+		if (e->key.len > PS_KEY_S)
+			continue;
+		memcpy(ent.key, e->key.wire, e->key.len);
+		ent.val = e->val;
+		ent.val.pool = (e->val.flags & PS_NAME_POOL) ? pool_idx[e->val.pool] : 0;
+		ent.val.zone = zone_idx[e->val.zone];
+		ent.val.flags |= PS_NAME_VALID;
+		h = ps_name_hash(ent.key, seed);
+		for (i = 0; i < PS_NTAB_PROBES; i++) {
+			struct ps_nent *slot = &tab[(h + i) & (PS_NTAB_SIZE - 1)];
+
+			if (!(slot->val.flags & PS_NAME_VALID)) {
+				*slot = ent;
+				break;
+			}
+		}
+		if (i == PS_NTAB_PROBES)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The short-name table: built whole with the seed in use (or new seeds
+ * until every name fits its probe window), written to the inactive
+ * buffer if it differs from the active one, then made active together
+ * with its seed in one ps_gen word: (seed << 1) | buffer.
+ */
+static int sync_ntab(struct ps_maps *m, const struct ps_image *img,
+		     const int *pool_idx, const int *zone_idx,
+		     struct ps_sync_report *rep)
+{
+	struct ps_nent *tab = malloc(PS_NTAB_SIZE * sizeof(*tab));
+	__u32 word, seed, idx = PS_GEN_NTAB, nshort = 0;
+	int rc, tries;
+
+	if (!tab)
+		return -ENOMEM;
+	for (int n = 0; n < img->nnames; n++)
+		nshort += img->names[n].key.len <= PS_KEY_S;
+	rc = -E2BIG;
+	if (nshort > PS_NTAB_NAMES)
+		goto out;
+	rc = get_word(m, PS_GEN_NTAB, &word);
+	if (rc)
+		goto out;
+	seed = word >> 1;
+	for (tries = 0; tries < 64; tries++) {
+		if (!ntab_build(tab, img, pool_idx, zone_idx, seed))
+			break;
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = rand();
+		seed &= 0x7fffffff;
+	}
+	rc = -ENOSPC;
+	if (tries == 64)
+		goto out;
+	rc = 0;
+	if ((word >> 1) == seed &&
+	    !memcmp(&m->ntab_mem[(word & 1) * PS_NTAB_SIZE], tab,
+		    PS_NTAB_SIZE * sizeof(*tab)))
+		goto out;
+	memcpy(&m->ntab_mem[((word & 1) ^ 1) * PS_NTAB_SIZE], tab,
+	       PS_NTAB_SIZE * sizeof(*tab));
+	word = (seed << 1) | ((word & 1) ^ 1);
+	if (bpf_map_update_elem(m->gen, &idx, &word, BPF_ANY))
+		rc = -errno;
+	else
+		rep->ntab_written = 1;
+out:
+	free(tab);
+	return rc;
+}
+
+int ps_name_find(const struct ps_maps *m, const __u8 *wire, size_t len,
+		 struct ps_name *val)
+{
+	__u8 key[PS_KEY_X];
+	int c = ps_name_class(len);
+	__u32 word;
+
+	if (c < 0)
+		return -EINVAL;
+	ps_name_key(key, wire, len);
+	if (c > 0)
+		return bpf_map_lookup_elem(NAME_FD(m, c), key, val) ? -errno : 0;
+	if (get_word(m, PS_GEN_NTAB, &word))
+		return -errno;
+	{
+		__u64 kw[4];
+		__u32 h;
+
+		memcpy(kw, key, sizeof(kw));
+		h = ps_name_hash(kw, word >> 1);
+		for (__u32 i = 0; i < PS_NTAB_PROBES; i++) {
+			const struct ps_nent *e = &m->ntab_mem[(word & 1) * PS_NTAB_SIZE +
+				((h + i) & (PS_NTAB_SIZE - 1))];
+
+			if (!(e->val.flags & PS_NAME_VALID))
+				break;
+			if (!memcmp(e->key, kw, sizeof(kw))) {
+				*val = e->val;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
 }
 
 /* Give each unplaced object (idx[i] < 0) a slot neither taken by this
@@ -401,34 +572,40 @@ int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
 	if (rep->pools_written || rep->zones_written)
 		ps_rcu_wait();
 
-	/* 3. names: add and change first, then delete what is gone */
+	/* 3. names: the short-name table (rewritten whole, double buffered),
+	 * then the long names, added and changed first, deleted last */
+	rc = sync_ntab(m, img, pool_idx, zone_idx, rep);
+	if (rc)
+		goto out;
 	for (int n = 0; n < img->nnames; n++) {
 		const struct ps_image_name *e = &img->names[n];
 		struct ps_name val = e->val, old;
 		__u8 key[PS_KEY_X];
 		int c = ps_name_class(e->key.len);
 
+		if (c == 0)
+			continue;
 		val.pool = (val.flags & PS_NAME_POOL) ? pool_idx[e->val.pool] : 0;
 		val.zone = zone_idx[e->val.zone];
 		ps_name_key(key, e->key.wire, e->key.len);
-		if (!bpf_map_lookup_elem(m->name[c], key, &old)) {
+		if (!bpf_map_lookup_elem(NAME_FD(m, c), key, &old)) {
 			if (!memcmp(&old, &val, sizeof(val)))
 				continue;
 			rep->names_changed++;
 		} else {
 			rep->names_added++;
 		}
-		if (bpf_map_update_elem(m->name[c], key, &val, BPF_ANY)) {
+		if (bpf_map_update_elem(NAME_FD(m, c), key, &val, BPF_ANY)) {
 			rc = -errno;
 			goto out;
 		}
 	}
-	for (int c = 0; c < 4; c++) {
+	for (int c = 1; c < 4; c++) {
 		__u8 key[PS_KEY_X], next[PS_KEY_X], *stale = NULL;
 		size_t nstale = 0, cap = 0;
 		void *prev = NULL;
 
-		while (!bpf_map_get_next_key(m->name[c], prev, next)) {
+		while (!bpf_map_get_next_key(NAME_FD(m, c), prev, next)) {
 			memcpy(key, next, key_sizes[c]);
 			prev = key;
 			if (img_has_name(img, key, wire_len(key, key_sizes[c])))
@@ -448,7 +625,7 @@ int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
 			memcpy(stale + nstale++ * key_sizes[c], key, key_sizes[c]);
 		}
 		for (size_t i = 0; i < nstale; i++)
-			if (!bpf_map_delete_elem(m->name[c],
+			if (!bpf_map_delete_elem(NAME_FD(m, c),
 						 stale + i * key_sizes[c]))
 				rep->names_deleted++;
 		free(stale);
@@ -456,6 +633,10 @@ int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
 
 	/* 4. pools nobody uses any more give up their slot */
 	flipped = 0;
+	if (rep->ntab_written) {
+		ps_rcu_wait();	/* before the old table can be written again */
+		flipped = 1;
+	}
 	for (__u32 j = 0; j < PS_MAX_POOLS; j++) {
 		if (!ex->pool_name[j][0] || pool_taken[j])
 			continue;

@@ -13,13 +13,15 @@
 struct bpf_object;
 
 struct ps_maps {
-	int cfg, gen, sel, zone, stats;
-	int name[4];			/* ps_name32, 64, 128, 256 */
+	int cfg, gen, sel, zone, stats, ntab;
+	int name[3];			/* ps_name64, 128, 256 */
+	struct ps_nent *ntab_mem;	/* ps_ntab, mmapped: both buffers */
 	int owned;			/* fds are ours to close */
 };
 
 struct ps_sync_report {
 	int names_added, names_changed, names_deleted;
+	int ntab_written;		/* the short-name table was rewritten */
 	int pools_written, zones_written, pools_cleared;
 	int cfg_written;
 };
@@ -48,6 +50,15 @@ void ps_rcu_wait(void);
 
 /* Key bytes of a wire name in its size class; returns the key size. */
 size_t ps_name_key(__u8 *key, const __u8 *wire, size_t len);
+/* Size class: 0 for ps_ntab (<= 32 bytes), else 1 + index into name[]. */
 int ps_name_class(size_t len);
+
+/*
+ * Find a name (lower-cased wire format) the way the data plane does:
+ * in the active ps_ntab buffer or the hash map of its size class.
+ * Returns 0 with *val, -ENOENT, or -errno.
+ */
+int ps_name_find(const struct ps_maps *m, const __u8 *wire, size_t len,
+		 struct ps_name *val);
 
 #endif

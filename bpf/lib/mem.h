@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * BPF-only: 2-, 4- and 8-byte loads and stores at addresses of unknown
+ * alignment, as single instructions.  clang splits any access it cannot
+ * prove aligned into single bytes for the BPF target (eight loads, shifts
+ * and ors for a u64); the verifier allows unaligned access unless
+ * BPF_F_STRICT_ALIGNMENT is set, and the x86-64 and arm64 JITs emit plain
+ * unaligned moves.
+ */
+#ifndef PS_BPF_MEM_H
+#define PS_BPF_MEM_H
+
+#include <linux/types.h>
+
+#define PS_LD(bits)							\
+static __always_inline __u##bits ps_ld##bits(const void *p)		\
+{									\
+	__u##bits v;							\
+									\
+	asm volatile("%[v] = *(u" #bits " *)(%[p] + 0)"			\
+		     : [v] "=r"(v) : [p] "r"(p) : "memory");		\
+	return v;							\
+}
+
+#define PS_ST(bits)							\
+static __always_inline void ps_st##bits(void *p, __u##bits v)		\
+{									\
+	asm volatile("*(u" #bits " *)(%[p] + 0) = %[v]"			\
+		     : : [p] "r"(p), [v] "r"(v) : "memory");		\
+}
+
+PS_LD(16)
+PS_LD(32)
+PS_LD(64)
+PS_ST(16)
+PS_ST(32)
+PS_ST(64)
+
+#endif
