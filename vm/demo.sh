@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # make demo: a PoP and a client in network namespaces.  steerd loads a
-# config and attaches the XDP program; the client's dig queries are
-# answered inside the PoP's NIC driver.  Everything is removed at the end.
+# config and attaches the XDP program; the client's queries are answered
+# in the PoP's NIC driver (UDP) and by steerd (TCP); steerctl changes a
+# pool live; steerd is killed and restarted while a query loop runs, and
+# not one query goes unanswered.  Everything is removed at the end.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$TOP/build}
@@ -11,13 +13,32 @@ POP=psdemo-$ID-pop
 CLI=psdemo-$ID-cli
 DIR=/run/popsteer-demo/$ID
 STEERD_PID=
+LOOP_PID=
 
 [ "$(id -u)" = 0 ] || { echo "Error: make demo needs root (namespaces, XDP)" >&2; exit 1; }
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { sed 's/^/    /'; }
+ctl() { printf '$ steerctl %s\n' "$*"; "$OUT/steerctl" -s "$DIR/steerd.sock" -B "$DIR/bpffs" "$@" | show; }
+q() {	# q [+tcp] SERVER NAME TYPE
+	printf '$ dig %s\n' "$*"
+	ip netns exec "$CLI" dig +norec +time=1 "$@" +noall +answer +comments |
+		grep -E 'status|^[a-zA-Z]' | sed 's/, id: [0-9]*//' | show
+}
+start_steerd() {	# start_steerd LOG
+	ip netns exec "$POP" "$OUT/steerd" -c "$DIR/steerd.conf" >"$1" 2>&1 &
+	STEERD_PID=$!
+	for _ in $(seq 50); do
+		grep -qs '^serving' "$1" && return 0
+		sleep 0.1
+	done
+	echo "Error: steerd did not start:" >&2
+	cat "$1" >&2
+	exit 1
+}
 
 cleanup() {
+	[ -n "$LOOP_PID" ] && kill "$LOOP_PID" 2>/dev/null
 	[ -n "$STEERD_PID" ] && kill "$STEERD_PID" 2>/dev/null && wait "$STEERD_PID" 2>/dev/null
 	ip netns del "$POP" 2>/dev/null
 	ip netns del "$CLI" 2>/dev/null
@@ -28,7 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say "1. A PoP namespace and a client namespace, one veth pair (198.18.0.1 <-> 198.18.0.2)"
+step "1. A PoP namespace and a client namespace joined by a veth pair (198.18.0.1 <-> 198.18.0.2)"
 ip netns add "$POP"
 ip netns add "$CLI"
 ip link add veth-pop netns "$POP" type veth peer name veth-cli netns "$CLI"
@@ -45,19 +66,19 @@ ip -n "$CLI" link set dev veth-cli xdp obj "$OUT/bpf/xdp_pass.bpf.o" sec xdp
 mkdir -p "$DIR/bpffs"
 mount -t bpf bpf "$DIR/bpffs"
 
-say "2. steerd's config: zone shop.example, www (dynamic) -> origin pool, static -> PoP pool"
+step "2. steerd's config: zone shop.example; www (dynamic) -> the origin pool, static -> the PoP pool"
 cat >"$DIR/steerd.conf" <<CONF
 interfaces = [ "veth-pop" ];
 bpffs = "$DIR/bpffs";
+control_socket = "$DIR/steerd.sock";
+state_file = "$DIR/state.conf";
 dns = { listen = [ "198.18.0.1", "2001:2::1" ]; };
 zones = ( { name = "shop.example";
             soa = { mname = "ns1.shop.example"; rname = "hostmaster@shop.example"; serial = 1; };
             ns = [ "ns1.shop.example" ]; } );
 pools = (
   { name = "shop-origins"; answers = 1; ttl = 20;
-    servers = ( { address = "198.18.10.1"; weight = 100; },
-                { address = "198.18.10.2"; weight = 300; },
-                { address = "2001:2:10::1"; } ); },
+    servers = ( { address = "198.18.10.1"; }, { address = "2001:2:10::1"; } ); },
   { name = "pops"; answers = 2; select = "hash"; ttl = 60;
     servers = ( { address = "198.18.20.1"; }, { address = "198.18.20.2"; },
                 { address = "198.18.20.3"; } ); }
@@ -65,35 +86,44 @@ pools = (
 names = ( { name = "www.shop.example"; pool = "shop-origins"; },
           { name = "static.shop.example"; pool = "pops"; } );
 CONF
-sed 's/^/    /' "$DIR/steerd.conf"
+show <"$DIR/steerd.conf"
 
-say "3. steerd fills the pinned maps, then attaches the XDP program"
-ip netns exec "$POP" "$OUT/steerd" -c "$DIR/steerd.conf" >"$DIR/steerd.log" 2>&1 &
-STEERD_PID=$!
-for _ in $(seq 50); do grep -q '^serving' "$DIR/steerd.log" && break; sleep 0.1; done
-sed 's/^/    steerd: /' "$DIR/steerd.log"
-run ip -n "$POP" link show veth-pop | grep -o 'prog/xdp id [0-9]* name [a-z_]*'
+step "3. steerd fills the pinned maps, then attaches the XDP program"
+start_steerd "$DIR/steerd.log"
+show <"$DIR/steerd.log"
+ctl prog show
 
-say "4. Answers from the XDP program"
-q() { printf '$ dig @%s %s\n' "$1" "${*:2}"; ip netns exec "$CLI" dig +norec +time=1 @"$@" +noall +answer +authority +comments | grep -E 'status|^[a-zA-Z]' | sed 's/^/    /'; }
-q 198.18.0.1 www.shop.example A
-q 2001:2::1 www.shop.example AAAA
-q 198.18.0.1 static.shop.example A
-q 198.18.0.1 nothere.shop.example A
-q 198.18.0.1 www.elsewhere.example A
+step "4. Answers: over UDP from the XDP program, over TCP from steerd, the same"
+q @198.18.0.1 www.shop.example A
+q +tcp @198.18.0.1 www.shop.example A
+q @2001:2::1 www.shop.example AAAA
+q @198.18.0.1 static.shop.example A
+q @198.18.0.1 nothere.shop.example A
 
-say "5. Weighted shares: 400 answers for www (weights 100:300)"
-for _ in $(seq 400); do echo "www.shop.example A"; done >"$DIR/queries"
-ip netns exec "$CLI" dig +norec +time=1 @198.18.0.1 +short -f "$DIR/queries" | sort | uniq -c | sed 's/^/    /'
+step "5. steerctl changes the origin pool live: a new origin, the old one drained (weight 0)"
+ctl server add shop-origins 198.18.10.2
+ctl server set shop-origins 198.18.10.1 weight 0
+ctl pool show shop-origins
+q @198.18.0.1 www.shop.example A
+q +tcp @198.18.0.1 www.shop.example A
 
-say "6. Counters the program keeps (per CPU, summed)"
-bpftool -j map dump pinned "$DIR/bpffs/tc/globals/ps_stats" |
-	jq -r '[.[0].formatted.values[].value.c] | transpose | map(add) as $c |
-	       ["packets","queries","noerror","nodata","nxdomain","refused","servfail","badvers","truncated","pass"] |
-	       to_entries | map("    \(.value): \($c[.key])") | .[]'
+step "6. A query loop runs while steerd is killed (-9) and restarted: count the unanswered"
+for _ in $(seq 20000); do echo "www.shop.example A"; done >"$DIR/queries"
+ip netns exec "$CLI" dig +norec +tries=1 +time=1 @198.18.0.1 +short -f "$DIR/queries" >"$DIR/answers" 2>&1 &
+LOOP_PID=$!
+sleep 0.3
+echo "    kill -9 steerd (pid $STEERD_PID)"
+kill -9 "$STEERD_PID"; wait "$STEERD_PID" 2>/dev/null || true
+sleep 0.3
+start_steerd "$DIR/steerd2.log"
+echo "    steerd restarted (pid $STEERD_PID):"
+show <"$DIR/steerd2.log"
+wait "$LOOP_PID" || true
+LOOP_PID=
+echo "    $(wc -l <"$DIR/queries") queries, $(grep -c '^198\.18\.10\.2$' "$DIR/answers") answered with the new origin, $(grep -c 'timed out\|error' "$DIR/answers") unanswered"
 
-say "7. steerd stops; the data plane keeps answering from the pinned maps"
-kill "$STEERD_PID"; wait "$STEERD_PID" 2>/dev/null; STEERD_PID=
-q 198.18.0.1 www.shop.example A
+step "7. The runtime change survived the restart; the program's per-CPU counters"
+ctl server list pool shop-origins
+ctl stats show
 
-say "Done: cleaning up namespaces and mounts"
+step "Done: cleaning up namespaces and mounts"
