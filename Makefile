@@ -92,17 +92,17 @@ $(OUT)/tests/unit_tests: $(wildcard tests/unit/*.c) tests/lib/check.h $(LIB) $(U
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib $(wildcard tests/unit/*.c) $(LIB) $(LDLIBS) -o $@
 
-$(OUT)/tests/dns_packets: tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
+$(OUT)/tests/dns_packets: tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/dnsmsg.c tests/lib/dnsmsg.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/dns_packets.c tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/dnsmsg.c $(LIB) $(LDLIBS) -o $@
 
 $(OUT)/tests/maps_sync: tests/bpf/maps_sync.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/maps_sync.c tests/lib/pkt.c $(LIB) $(LDLIBS) -lpthread -o $@
 
-$(OUT)/tests/answer_parity: tests/bpf/answer_parity.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
+$(OUT)/tests/answer_parity: tests/bpf/answer_parity.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/dnsmsg.c tests/lib/dnsmsg.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/answer_parity.c tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/answer_parity.c tests/lib/pkt.c tests/lib/dnsmsg.c $(LIB) $(LDLIBS) -o $@
 
 $(OUT)/tests/load_check: tests/bpf/load_check.c | $(OUT)/tests
 	$(call msg,CC,$@)

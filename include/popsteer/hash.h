@@ -21,20 +21,6 @@
 #define ps_be32(x)	__builtin_bswap32(x)
 #else
 #define ps_be32(x)	(x)
-/* Slot of a short name in ps_ntab (key: 4 words of the padded name). */
-static inline __u32 ps_name_hash(const __u64 *key, __u32 seed)
-{
-	__u64 h = seed ^ 0x9e3779b97f4a7c15ULL;
-
-PS_UNROLL
-	for (int i = 0; i < PS_KEY_S / 8; i++) {
-		h ^= key[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return (__u32)h & (PS_NTAB_SIZE - 1);
-}
-
 #endif
 
 static inline __u32 ps_hash32(__u32 h)

@@ -25,6 +25,7 @@
 #include <ldns/ldns.h>
 
 #include "check.h"
+#include "dnsmsg.h"
 #include "pkt.h"
 #include <popsteer/hash.h>
 
@@ -37,7 +38,6 @@ CHECK_DEFINE;
 #define XDP_TX 3
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define BYTES(s) (const uint8_t *)(s), sizeof(s) - 1
 
 #define LONG_NS(n) "\"ns" #n ".abcdefghijklmnopqrstuvwxyz01.provider.example\""
 #define L40A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -130,134 +130,12 @@ static struct ps_prog prog;
 
 /* ---- queries -------------------------------------------------------- */
 
-#define MSG_MAX 1024
-
-enum { H_FLAGS = 2, H_QD = 4, H_AN = 6, H_NS = 8, H_AR = 10 };
-#define F_QR		0x8000
-#define F_OPCODE(n)	((n) << 11)
-#define F_AA		0x0400
-#define F_TC		0x0200
-#define F_RD		0x0100
-#define F_CD		0x0010
-
-#define WWW_QNAME	"\x03www\x04shop\x07" "example\x00"
-#define SHOP_SUFFIX	"\x04shop\x07" "example\x00"
-#define QTAIL_A_IN	"\x00\x01\x00\x01"
-#define A_RDATA		"\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc6\x12\x01\x0a"
-#define RR_A		"\xc0\x0c" A_RDATA
-#define RR_A_ROOT	"\x00" A_RDATA
 /* OPT, size 1232, version 0, no options */
 #define OPT_PLAIN	"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
 /* TSIG owned by key.example (pointer-free), hmac-sha256, 32-byte MAC */
 #define TSIG_RR		"\x03key\x07" "example\x00" "\x00\xfa\x00\xff\x00\x00\x00\x00" \
 			"\x00\x3d" "\x0bhmac-sha256\x00" "\x00\x00\x65\x00\x00\x00\x01\x2c" \
 			"\x00\x20" "0123456789abcdef0123456789abcdef" "\x42\x42\x00\x00\x00\x00"
-
-struct query {
-	const char *name;
-	int type;		/* default A */
-	int class;		/* default IN */
-	int edns;
-	int edns_size;		/* default 1232 */
-	int edns_version;
-	int edns_do;
-	uint16_t id;		/* default 0x4242 */
-	int rd;			/* default set; -1: clear */
-	int cd;
-};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-static size_t query_wire(const struct query *q, uint8_t *out, size_t cap)
-{
-	ldns_rdf *name = ldns_dname_new_frm_str(q->name);
-	ldns_pkt *pkt;
-	uint8_t *wire;
-	size_t len;
-
-	pkt = ldns_pkt_query_new(name, q->type ? q->type : LDNS_RR_TYPE_A,
-				 q->class ? q->class : LDNS_RR_CLASS_IN,
-				 q->rd < 0 ? 0 : LDNS_RD);
-	ldns_pkt_set_id(pkt, q->id ? q->id : 0x4242);
-	ldns_pkt_set_cd(pkt, q->cd);
-	if (q->edns) {
-		ldns_pkt_set_edns_udp_size(pkt, q->edns_size ? q->edns_size : 1232);
-		ldns_pkt_set_edns_version(pkt, q->edns_version);
-		ldns_pkt_set_edns_do(pkt, q->edns_do);
-	}
-	if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK || len > cap) {
-		fprintf(stderr, "ldns_pkt2wire failed\n");
-		exit(2);
-	}
-	memcpy(out, wire, len);
-	free(wire);
-	ldns_pkt_free(pkt);
-	return len;
-}
-
-/* header (id 0x4242, RD, QDCOUNT 1), then body */
-static size_t raw_msg(uint8_t *out, const uint8_t *body, size_t n)
-{
-	memset(out, 0, 12);
-	put16(out, 0x4242);
-	put16(out + H_FLAGS, F_RD);
-	put16(out + H_QD, 1);
-	memcpy(out + 12, body, n);
-	return 12 + n;
-}
-
-static size_t append(uint8_t *msg, size_t len, const uint8_t *bytes, size_t n)
-{
-	memcpy(msg + len, bytes, n);
-	return len + n;
-}
-
-/* an OPT claiming rdlen bytes of RDATA, n of them present; ARCOUNT + 1 */
-static size_t add_opt(uint8_t *msg, size_t len, int version, uint16_t rdlen,
-		      const uint8_t *rdata, size_t n)
-{
-	uint8_t opt[11] = { 0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, version };
-
-	put16(opt + 9, rdlen);
-	put16(msg + H_AR, get16(msg + H_AR) + 1);
-	return append(msg, append(msg, len, opt, sizeof(opt)), rdata, n);
-}
-
-/* a name under shop.example of exactly wire bytes, labels of lab bytes */
-static size_t long_qname(uint8_t *out, size_t wire, size_t lab)
-{
-	size_t rest = wire - (sizeof(SHOP_SUFFIX) - 1), off = 0;
-
-	while (rest) {
-		size_t n = rest > lab + 1 ? lab : rest - 1;
-
-		out[off] = n;
-		memset(out + off + 1, 'a', n);
-		off += n + 1;
-		rest -= n + 1;
-	}
-	memcpy(out + off, SHOP_SUFFIX, sizeof(SHOP_SUFFIX) - 1);
-	return off + sizeof(SHOP_SUFFIX) - 1;
-}
-
-/* offset after the question of a message whose QNAME has no pointers */
-static size_t question_end(const uint8_t *msg)
-{
-	size_t off = 12;
-
-	while (msg[off])
-		off += msg[off] + 1;
-	return off + 5;
-}
 
 /* ---- the two answerers ------------------------------------------------ */
 

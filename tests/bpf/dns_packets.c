@@ -17,6 +17,7 @@
 #include <ldns/ldns.h>
 
 #include "check.h"
+#include "dnsmsg.h"
 #include "pkt.h"
 #include "maps.h"
 
@@ -26,8 +27,6 @@ CHECK_DEFINE;
 #define XDP_TX 3
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-/* a string literal as bytes and length, without its NUL */
-#define BYTES(s) (const uint8_t *)(s), sizeof(s) - 1
 
 /* eight name servers of 51 wire bytes: an apex NS answer over 512 bytes */
 #define LONG_NS(n) "\"ns" #n ".abcdefghijklmnopqrstuvwxyz01.provider.example\""
@@ -106,133 +105,6 @@ static struct ps_prog prog;
 
 /* ---- building queries --------------------------------------------- */
 
-#define MSG_MAX 1024
-
-/* DNS header fields: byte offsets, flag bits */
-enum { H_FLAGS = 2, H_QD = 4, H_AN = 6, H_NS = 8, H_AR = 10 };
-#define F_QR		0x8000
-#define F_OPCODE(n)	((n) << 11)
-#define F_TC		0x0200
-#define F_RD		0x0100
-
-/* wire pieces of hand-made messages */
-#define WWW_QNAME	"\x03www\x04shop\x07" "example\x00"
-#define SHOP_SUFFIX	"\x04shop\x07" "example\x00"
-#define QTAIL_A_IN	"\x00\x01\x00\x01"
-#define A_RDATA		"\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc6\x12\x01\x0a"
-#define RR_A		"\xc0\x0c" A_RDATA	/* owner: the question name */
-#define RR_A_ROOT	"\x00" A_RDATA
-
-struct query {
-	const char *name;
-	int type;		/* default A */
-	int class;		/* default IN */
-	int edns;		/* 1: add OPT */
-	int edns_size;		/* default 1232 */
-	int edns_version;
-	int edns_do;
-	uint16_t id;		/* default 0x4242 */
-	int rd;			/* 1: set RD (default 1, -1: clear) */
-	int cd;			/* 1: set CD */
-};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-/* DNS message for q, built by ldns; returns length. */
-static size_t query_wire(const struct query *q, uint8_t *out, size_t cap)
-{
-	ldns_rdf *name = ldns_dname_new_frm_str(q->name);
-	ldns_pkt *pkt;
-	uint8_t *wire;
-	size_t len;
-
-	pkt = ldns_pkt_query_new(name, q->type ? q->type : LDNS_RR_TYPE_A,
-				 q->class ? q->class : LDNS_RR_CLASS_IN,
-				 q->rd < 0 ? 0 : LDNS_RD);
-	ldns_pkt_set_id(pkt, q->id ? q->id : 0x4242);
-	ldns_pkt_set_cd(pkt, q->cd);
-	if (q->edns) {
-		ldns_pkt_set_edns_udp_size(pkt, q->edns_size ? q->edns_size : 1232);
-		ldns_pkt_set_edns_version(pkt, q->edns_version);
-		ldns_pkt_set_edns_do(pkt, q->edns_do);
-	}
-	if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK || len > cap) {
-		fprintf(stderr, "ldns_pkt2wire failed\n");
-		exit(2);
-	}
-	memcpy(out, wire, len);
-	free(wire);
-	ldns_pkt_free(pkt);
-	return len;
-}
-
-/* A query message by hand: header (id 0x4242, RD, QDCOUNT 1), then body. */
-static size_t raw_msg(uint8_t *out, const uint8_t *body, size_t n)
-{
-	memset(out, 0, 12);
-	put16(out, 0x4242);
-	put16(out + H_FLAGS, F_RD);
-	put16(out + H_QD, 1);
-	memcpy(out + 12, body, n);
-	return 12 + n;
-}
-
-static size_t append(uint8_t *msg, size_t len, const uint8_t *bytes, size_t n)
-{
-	memcpy(msg + len, bytes, n);
-	return len + n;
-}
-
-/* Append an OPT record (UDP size 1232) claiming rdlen bytes of RDATA, with
- * n bytes of it actually present, and count it in ARCOUNT. */
-static size_t add_opt(uint8_t *msg, size_t len, int version, uint16_t rdlen,
-		      const uint8_t *rdata, size_t n)
-{
-	uint8_t opt[11] = { 0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, version };
-
-	put16(opt + 9, rdlen);
-	put16(msg + H_AR, get16(msg + H_AR) + 1);
-	return append(msg, append(msg, len, opt, sizeof(opt)), rdata, n);
-}
-
-/* A wire name under shop.example of exactly wire bytes, labels of lab
- * bytes and a shorter last one (lengths that leave a 1-byte tail are not
- * supported). */
-static size_t long_qname(uint8_t *out, size_t wire, size_t lab)
-{
-	size_t rest = wire - (sizeof(SHOP_SUFFIX) - 1), off = 0;
-
-	while (rest) {
-		size_t n = rest > lab + 1 ? lab : rest - 1;
-
-		out[off] = n;
-		memset(out + off + 1, 'a', n);
-		off += n + 1;
-		rest -= n + 1;
-	}
-	memcpy(out + off, SHOP_SUFFIX, sizeof(SHOP_SUFFIX) - 1);
-	return off + sizeof(SHOP_SUFFIX) - 1;
-}
-
-/* Offset just past the question of a message whose name has no
- * pointers. */
-static size_t question_end(const uint8_t *msg)
-{
-	size_t off = 12;
-
-	while (msg[off])
-		off += msg[off] + 1;
-	return off + 5;
-}
 
 /* ---- frames ------------------------------------------------------- */
 

@@ -9,15 +9,7 @@
 e2e_init control
 command -v socat >/dev/null || e2e_skip_all "socat not installed (make deps)"
 topo_pop_client
-{ conf_head; cat <<'CONF'
-dns = { listen = [ "198.18.0.1" ]; };
-zones = ( { name = "cdn.example";
-            soa = { mname = "ns.cdn.example"; rname = "ops.cdn.example"; };
-            ns = [ "ns.cdn.example" ]; } );
-pools = ( { name = "web"; servers = ( { address = "198.18.7.1"; } ); } );
-names = ( { name = "www.cdn.example"; pool = "web"; } );
-CONF
-} >"$E2E_DIR/steerd.conf"
+{ conf_head; conf_cdn; } >"$E2E_DIR/steerd.conf"
 start_steerd "$E2E_DIR/steerd.conf" "$E2E_DIR/log" || exit 1
 SOCK=$E2E_DIR/steerd.sock
 raw() { printf '%s\n' "$@" | socat -t 5 - "UNIX-CONNECT:$SOCK"; }

@@ -135,3 +135,16 @@ control_socket = "$E2E_DIR/steerd.sock";
 state_file = "$E2E_DIR/state/state.conf";
 CONF
 }
+
+# conf_cdn: a zone cdn.example with www -> pool "web" (198.18.7.1), the
+# small config several tests start from (after conf_head)
+conf_cdn() {
+	cat <<'CONF'
+dns = { listen = [ "198.18.0.1" ]; };
+zones = ( { name = "cdn.example";
+            soa = { mname = "ns.cdn.example"; rname = "ops.cdn.example"; };
+            ns = [ "ns.cdn.example" ]; } );
+pools = ( { name = "web"; servers = ( { address = "198.18.7.1"; } ); } );
+names = ( { name = "www.cdn.example"; pool = "web"; } );
+CONF
+}

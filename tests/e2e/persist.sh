@@ -7,15 +7,7 @@
 e2e_init persist
 topo_pop_client
 
-{ conf_head; cat <<'CONF'
-dns = { listen = [ "198.18.0.1" ]; };
-zones = ( { name = "cdn.example";
-            soa = { mname = "ns.cdn.example"; rname = "ops.cdn.example"; };
-            ns = [ "ns.cdn.example" ]; } );
-pools = ( { name = "web"; servers = ( { address = "198.18.7.1"; } ); } );
-names = ( { name = "www.cdn.example"; pool = "web"; } );
-CONF
-} >"$E2E_DIR/steerd.conf"
+{ conf_head; conf_cdn; } >"$E2E_DIR/steerd.conf"
 STATE=$E2E_DIR/state/state.conf
 q() { cdig @198.18.0.1 "$@" +short | sort | tr '\n' ' ' | sed 's/ $//'; }
 

@@ -92,7 +92,7 @@ undo:
 	return -1;
 }
 
-static char *read_file(const char *path, char *err, size_t errlen)
+char *steerd_read_file(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *buf = NULL;
@@ -112,7 +112,7 @@ static char *read_file(const char *path, char *err, size_t errlen)
 
 int steerd_reload(struct steerd *d, char *err, size_t errlen)
 {
-	char *text = read_file(d->config_path, err, errlen);
+	char *text = steerd_read_file(d->config_path, err, errlen);
 	char old_ifaces[PS_IFACES_MAX][16];
 	int n = d->conf.nifaces;
 

@@ -48,33 +48,17 @@ static void usage(FILE *f)
 		"  -h, --help           this text\n");
 }
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (!f) {
-		pr_err("%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (getdelim(&buf, &len, '\0', f) < 0) {
-		free(buf);
-		buf = strdup("");
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Config alone first (it names the state file), then the state on top. */
 static int load(struct steerd *d, bool discard)
 {
 	char err[PS_ERR_MAX];
 	struct ps_conf base;
 
-	d->config_text = read_text(d->config_path);
-	if (!d->config_text)
+	d->config_text = steerd_read_file(d->config_path, err, sizeof(err));
+	if (!d->config_text) {
+		pr_err("%s", err);
 		return -1;
+	}
 	if (ps_conf_load_string(&base, d->config_text, d->config_path, err,
 				sizeof(err))) {
 		pr_err("%s", err);

@@ -96,6 +96,8 @@ int steerd_apply(struct steerd *d, const char *config_text,
 /* The effective tree: config text with the overlay on top. */
 int steerd_tree(struct steerd *d, config_t *tree, char *err, size_t errlen);
 int steerd_reload(struct steerd *d, char *err, size_t errlen);
+/* A whole file as a string (the config text). */
+char *steerd_read_file(const char *path, char *err, size_t errlen);
 /* Attach (or adopt) the program on an interface. */
 int steerd_attach(struct steerd *d, const char *ifname, int mode,
 		  char *err, size_t errlen);
