@@ -333,6 +333,10 @@ static __always_inline int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 	    bpf_ntohs(dh->ar) > 1)
 		return PS_PASS;
 
+	/* from here on the parsed frame comes from scratch too: exact
+	 * offsets left on the stack would have the verifier walk every
+	 * later phase once per VLAN depth and IP family */
+	st->l3 = l3;
 	st->dns = dns;
 	st->msg_len = ulen - 8;
 	st->id = dh->id;
@@ -893,14 +897,13 @@ static __always_inline int ps_dns_answer(struct ps_scratch *sc,
  * skb may have almost none), else at the head, where XDP guarantees
  * XDP_PACKET_HEADROOM bytes.
  */
-static __always_inline int ps_emit(struct xdp_md *ctx, struct ps_pkt *pkt,
-				   struct ps_scratch *sc)
+static __always_inline int ps_emit(struct xdp_md *ctx, struct ps_scratch *sc)
 {
 	struct ps_dstate *st = &sc->st;
 	__u32 msg_len = PS_GET(st->pos) & 0x7ff;
 	__u32 udp_len = 8 + msg_len;
-	__u32 l3 = pkt->l3 & 0x1f;
-	int v4 = pkt->family == 4;
+	__u32 l3 = PS_GET(st->l3) & 0x1f;
+	int v4 = !PS_GET(st->ip6);
 	__u32 iplen = v4 ? 20 : 40;
 	void *data, *data_end;
 	__u8 *dst;
@@ -981,6 +984,7 @@ static __always_inline int ps_emit(struct xdp_md *ctx, struct ps_pkt *pkt,
 		__u64 *w = ps_words(sc), sum = 0, v;
 		__u16 csum;
 
+		ps_mem_barrier();	/* the message was written by ps_st*() */
 #pragma unroll
 		for (int c = 0; c < PS_BUF_UDP / 8; c++)
 			sum += (w[c] & 0xffffffff) + (w[c] >> 32);
@@ -1078,7 +1082,7 @@ static __always_inline int ps_dns(struct xdp_md *ctx, struct ps_pkt *pkt,
 	if (rc != PS_OK)
 		goto pass;
 
-	verdict = ps_emit(ctx, pkt, sc);
+	verdict = ps_emit(ctx, sc);
 	if (verdict == XDP_TX) {
 		what = PS_GET(sc->st.stat);
 		if (what < PS_ST_MAX)

@@ -120,6 +120,7 @@ struct ps_dstate {
 	__u8  ip_tos;		/* IPv4 TOS to echo */
 	__u8  stat;		/* PS_ST_* the reply counts as */
 	__u8  ip6;		/* the query came over IPv6 */
+	__u8  l3;		/* frame offset of the IP header */
 	__u32 ip6_flow;		/* IPv6 version/class/flow word to echo */
 	__u16 ip_id;
 	__u8  pad2;

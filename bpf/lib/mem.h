@@ -6,6 +6,11 @@
  * and ors for a u64); the verifier allows unaligned access unless
  * BPF_F_STRICT_ALIGNMENT is set, and the x86-64 and arm64 JITs emit plain
  * unaligned moves.
+ *
+ * Loads clobber "memory" so they see earlier plain stores; stores do not,
+ * so the compiler may keep other values in registers across them (worth
+ * ~10 ns a query): code that reads back with plain loads what ps_st*()
+ * wrote must put a ps_mem_barrier() in between.
  */
 #ifndef PS_BPF_MEM_H
 #define PS_BPF_MEM_H
@@ -26,8 +31,10 @@ static __always_inline __u##bits ps_ld##bits(const void *p)		\
 static __always_inline void ps_st##bits(void *p, __u##bits v)		\
 {									\
 	asm volatile("*(u" #bits " *)(%[p] + 0) = %[v]"			\
-		     : : [p] "r"(p), [v] "r"(v) : "memory");		\
+		     : : [p] "r"(p), [v] "r"(v));			\
 }
+
+#define ps_mem_barrier()	asm volatile("" ::: "memory")
 
 PS_LD(16)
 PS_LD(32)
