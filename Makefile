@@ -40,6 +40,9 @@ STEERD_SRCS := $(wildcard user/steerd/*.c)
 STEERD   := $(OUT)/steerd
 STEERCTL_SRCS := $(wildcard user/steerctl/*.c)
 STEERCTL := $(if $(STEERCTL_SRCS),$(OUT)/steerctl)
+AGENT_SRCS := $(wildcard user/steer-agent/*.c)
+AGENT    := $(if $(AGENT_SRCS),$(OUT)/steer-agent)
+ORIGIN   := $(if $(wildcard tests/lib/origin.c),$(OUT)/tests/ps-origin)
 
 TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets \
 	     $(OUT)/tests/maps_sync $(OUT)/tests/load_check \
@@ -50,7 +53,8 @@ BENCH_BINS := $(OUT)/bench/bench_testrun $(OUT)/bench/bench_trafficgen \
 .DELETE_ON_ERROR:
 .PHONY: all deps test demo bench install clean help
 
-all: deps $(BPF_OBJS) $(SKEL) $(STEERD) $(STEERCTL) $(TEST_BINS) $(BENCH_BINS)
+all: deps $(BPF_OBJS) $(SKEL) $(STEERD) $(STEERCTL) $(AGENT) $(ORIGIN) \
+     $(TEST_BINS) $(BENCH_BINS)
 
 help:
 	@echo 'make [all]     build BPF objects, skeleton, steerd, test programs'
@@ -75,6 +79,14 @@ $(SKEL): $(OUT)/bpf/steer.bpf.o
 $(OUT)/steerctl: $(STEERCTL_SRCS) $(wildcard user/steerctl/*.h) $(LIB) $(USER_HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iuser/steerctl $(STEERCTL_SRCS) $(LIB) $(LDLIBS) -ljansson -o $@
+
+$(OUT)/steer-agent: $(AGENT_SRCS) $(wildcard user/steer-agent/*.h) | $(OUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iuser/steer-agent $(AGENT_SRCS) -lmicrohttpd -o $@
+
+$(OUT)/tests/ps-origin: tests/lib/origin.c | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
 
 $(OUT)/lib/%.o: user/lib/%.c $(USER_HDRS) | $(OUT)/lib
 	$(call msg,CC,$@)
@@ -146,7 +158,7 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/popsteer
-	install -m 0755 $(STEERD) $(STEERCTL) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(STEERD) $(STEERCTL) $(AGENT) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(OUT)/bpf/steer.bpf.o $(OUT)/bpf/xdp_pass.bpf.o \
 		$(DESTDIR)$(PREFIX)/lib/popsteer/
 
