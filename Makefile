@@ -98,7 +98,7 @@ $(LIB): $(LIB_OBJS)
 
 $(STEERD): $(STEERD_SRCS) $(wildcard user/steerd/*.h) $(LIB) $(SKEL) $(USER_HDRS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser/steerd $(STEERD_SRCS) $(LIB) $(LDLIBS) -ljansson -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser/steerd $(STEERD_SRCS) $(LIB) $(LDLIBS) -ljansson -lcurl -o $@
 
 $(OUT)/tests/unit_tests: $(wildcard tests/unit/*.c) tests/lib/check.h $(LIB) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)

@@ -727,7 +727,8 @@ static __always_inline __u32 ps_pick_slot(struct ps_scratch *sc,
 	return (x >> 8) & (PS_SEL_SLOTS - 1);
 }
 
-/* A or AAAA records from the name's pool; none means NODATA. */
+/* A or AAAA records from the name's pool; none means NODATA.  Returns 1
+ * when no server can be answered and the pool's fallback is SERVFAIL. */
 static __always_inline int ps_put_pool(struct ps_scratch *sc)
 {
 	struct ps_dstate *st = &sc->st;
@@ -744,8 +745,8 @@ static __always_inline int ps_put_pool(struct ps_scratch *sc)
 	if (!sel)
 		return -1;
 	n = v6 ? sel->a6 : sel->a4;
-	if (n == 0)
-		return 0;
+	if (n == 0)	/* NODATA, or SERVFAIL if the pool says so */
+		return !!(sel->flags & (v6 ? PS_SEL_SERVFAIL6 : PS_SEL_SERVFAIL4));
 	if (n > PS_ANSWERS_MAX)
 		return -1;
 	slot = ps_pick_slot(sc, sel);
@@ -804,8 +805,16 @@ static __always_inline int ps_dns_sections(struct ps_scratch *sc)
 	if (st->found == 1) {
 		if ((st->qtype == PS_T_A || st->qtype == PS_T_AAAA) &&
 		    (st->nflags & PS_NAME_POOL)) {
-			if (ps_put_pool(sc))
+			int rc = ps_put_pool(sc);
+
+			if (rc < 0)
 				return -1;
+			if (rc == 1) {
+				st->rcode = PS_RC_SERVFAIL;
+				st->stat = PS_ST_SERVFAIL;
+				st->aa = 0;
+				return 0;
+			}
 			if (st->an)
 				return 0;
 		} else if ((st->nflags & PS_NAME_APEX) &&

@@ -81,6 +81,10 @@
 #define PS_NAME_VALID		(1U << 7)	/* ps_ntab: the slot is used */
 /* neither flag: the name exists (empty non-terminal): NODATA */
 
+/* ---- ps_sel.flags ------------------------------------------------------- */
+#define PS_SEL_SERVFAIL4	(1U << 0)	/* a4 == 0 means SERVFAIL, not NODATA */
+#define PS_SEL_SERVFAIL6	(1U << 1)
+
 /* ---- selection modes ---------------------------------------------------- */
 enum ps_sel_mode {
 	PS_SEL_RANDOM = 0,	/* slot from bpf_get_prandom_u32() */

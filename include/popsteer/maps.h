@@ -66,7 +66,8 @@ struct ps_sel {
 	__u8  mode;		/* enum ps_sel_mode */
 	__u8  prefix4;		/* hash mode: client prefix lengths hashed */
 	__u8  prefix6;
-	__u8  pad[3];
+	__u8  flags;		/* PS_SEL_SERVFAIL4/6: no server, say so */
+	__u8  pad[2];
 	__u32 seed;		/* hash mode: per-pool hash seed */
 	__u32 pad2;
 	char  name[PS_OBJ_NAME_MAX];	/* pool name: userspace bookkeeping */

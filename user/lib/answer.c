@@ -472,7 +472,8 @@ static __u32 pick_slot(const struct answer *a, const struct ps_sel *sel)
 	return ps_client_slot(w, v6, sel->prefix4, sel->prefix6, sel->seed);
 }
 
-/* A or AAAA records from the pool; none (NODATA) leaves an at 0. */
+/* A or AAAA records from the pool; none (NODATA) leaves an at 0; 1 when
+ * no server can be answered and the pool's fallback is SERVFAIL. */
 static int put_pool(struct answer *a, const struct ps_sel *sel, uint32_t ttl,
 		    int v6)
 {
@@ -480,7 +481,7 @@ static int put_pool(struct answer *a, const struct ps_sel *sel, uint32_t ttl,
 	__u32 slot;
 
 	if (n == 0)
-		return 0;
+		return !!(sel->flags & (v6 ? PS_SEL_SERVFAIL6 : PS_SEL_SERVFAIL4));
 	if (n > PS_ANSWERS_MAX)
 		return -E_MAPS;
 	slot = pick_slot(a, sel);
@@ -587,6 +588,11 @@ static int sections(struct answer *a)
 			type = any_type(&e, &sel);
 		if (pool && (type == PS_T_A || type == PS_T_AAAA)) {
 			rc = put_pool(a, &sel, e.ttl, type == PS_T_AAAA);
+			if (rc == 1) {
+				a->rcode = PS_RC_SERVFAIL;
+				a->aa = 0;
+				return 0;
+			}
 			if (rc || a->an)
 				return rc;
 		} else if ((e.flags & PS_NAME_APEX) &&

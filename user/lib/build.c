@@ -79,11 +79,78 @@ void ps_build_zone(struct ps_zone *out, const struct ps_zone_conf *z)
 	out->ns_count = z->nns;
 }
 
-void ps_build_sel(struct ps_sel *out, const struct ps_pool_conf *pool)
+/*
+ * One address family of a pool's table, from the servers' states under
+ * its policy.  The weights behind the installed table are kept in rt:
+ * a change of every share under the pool's threshold (same servers
+ * usable) keeps the table as it is.  Returns 1 if servers of the family
+ * exist but none can be answered (the fallback's business).
+ */
+static int build_family(const struct ps_pool_conf *pool, struct ps_pool_rt *rt,
+			int fam, int n, const int *idx,
+			uint8_t slots[PS_SEL_SLOTS][PS_ANSWERS_MAX], __u8 *a,
+			uint32_t seed, const uint64_t *id)
 {
-	double w4[PS_POOL_SERVERS_MAX], w6[PS_POOL_SERVERS_MAX];
+	const struct ps_srv_state *srv[PS_POOL_SERVERS_MAX] = { 0 };
+	struct ps_srv_state conf_state[PS_POOL_SERVERS_MAX];
+	double sw[PS_POOL_SERVERS_MAX] = { 0 }, w[PS_POOL_SERVERS_MAX];
+	int order[PS_POOL_SERVERS_MAX], keep = rt ? rt->keep[fam] : -1;
+	int usable;
+
+	for (int i = 0; i < n; i++) {
+		const struct ps_server_conf *s = &pool->servers[idx[i]];
+
+		if (rt) {
+			srv[i] = &rt->srv[idx[i]];
+		} else {	/* no probes: the config alone */
+			memset(&conf_state[i], 0, sizeof(conf_state[i]));
+			conf_state[i].admin = s->admin;
+			conf_state[i].initial = s->initial;
+			srv[i] = &conf_state[i];
+		}
+		sw[i] = s->weight;
+	}
+	usable = ps_policy_weights(pool->policy, n, srv, sw, pool->margin,
+				   &keep, w, order);
+	if (rt)
+		rt->keep[fam] = keep;
+	if (usable == 0 && n > 0) {
+		if (pool->fallback != PS_FB_ALL) {
+			*a = 0;
+			if (rt)
+				rt->have_last[fam] = false;
+			return 1;
+		}
+		/* answer them all anyway, but never the switched-off ones */
+		for (int i = 0; i < n; i++)
+			w[i] = srv[i]->admin == PS_ADMIN_UP ? sw[i] : 0;
+	}
+	if (rt && pool->policy != PS_POL_LOWEST && rt->have_last[fam] &&
+	    ps_share_change(n, w, rt->last[fam]) < pool->threshold) {
+		bool same = true;
+
+		for (int i = 0; i < n; i++)
+			same &= (w[i] > 0) == (rt->last[fam][i] > 0);
+		if (same)
+			memcpy(w, rt->last[fam], n * sizeof(*w));
+	}
+	if (rt) {
+		memcpy(rt->last[fam], w, n * sizeof(*w));
+		rt->have_last[fam] = true;
+	}
+	if (pool->policy == PS_POL_LOWEST && usable > 0)
+		*a = ps_sel_fill_order(slots, order, usable, pool->answers);
+	else
+		*a = ps_sel_fill(slots, n, w, id, pool->answers, pool->mode, seed);
+	return 0;
+}
+
+int ps_build_sel(struct ps_sel *out, const struct ps_pool_conf *pool,
+		 struct ps_pool_rt *rt)
+{
+	int idx4[PS_POOL_SERVERS_MAX], idx6[PS_POOL_SERVERS_MAX];
 	uint64_t id4[PS_POOL_SERVERS_MAX], id6[PS_POOL_SERVERS_MAX];
-	int n4 = 0, n6 = 0;
+	int n4 = 0, n6 = 0, none = 0;
 	uint32_t seed = (uint32_t)ps_hash64(pool->name, strlen(pool->name), 0);
 
 	memset(out, 0, sizeof(*out));
@@ -94,21 +161,58 @@ void ps_build_sel(struct ps_sel *out, const struct ps_pool_conf *pool)
 		if (s->addr.family == AF_INET) {
 			memcpy(&out->addr4[n4], &s->addr.v4, 4);
 			id4[n4] = ps_hash64(&s->addr.v4, 4, 4);
-			w4[n4++] = s->weight;
+			idx4[n4++] = i;
 		} else {
 			memcpy(out->addr6[n6], &s->addr.v6, 16);
 			id6[n6] = ps_hash64(&s->addr.v6, 16, 6);
-			w6[n6++] = s->weight;
+			idx6[n6++] = i;
 		}
 	}
 	out->mode = pool->mode;
 	out->prefix4 = pool->prefix4;
 	out->prefix6 = pool->prefix6;
 	out->seed = seed;
-	out->a4 = ps_sel_fill(out->slot4, n4, w4, id4, pool->answers,
-			      pool->mode, seed);
-	out->a6 = ps_sel_fill(out->slot6, n6, w6, id6, pool->answers,
-			      pool->mode, seed ^ 0x9e3779b9);
+	if (build_family(pool, rt, 0, n4, idx4, out->slot4, &out->a4, seed, id4))
+		none |= 1;
+	if (build_family(pool, rt, 1, n6, idx6, out->slot6, &out->a6,
+			 seed ^ 0x9e3779b9, id6))
+		none |= 2;
+	if (pool->fallback == PS_FB_SERVFAIL)
+		out->flags = (none & 1 ? PS_SEL_SERVFAIL4 : 0) |
+			     (none & 2 ? PS_SEL_SERVFAIL6 : 0);
+	return none;
+}
+
+/* Fallback to a backup pool: its table for the families that have no
+ * server to answer here. */
+static void use_backup(struct ps_sel *sel, const struct ps_sel *backup,
+		       int none)
+{
+	if (none & 1) {
+		sel->a4 = backup->a4;
+		memcpy(sel->slot4, backup->slot4, sizeof(sel->slot4));
+		memcpy(sel->addr4, backup->addr4, sizeof(sel->addr4));
+	}
+	if (none & 2) {
+		sel->a6 = backup->a6;
+		memcpy(sel->slot6, backup->slot6, sizeof(sel->slot6));
+		memcpy(sel->addr6, backup->addr6, sizeof(sel->addr6));
+	}
+}
+
+void ps_image_pools(struct ps_image *img, const struct ps_conf *conf,
+		    struct ps_pool_rt *rt)
+{
+	int none[PS_MAX_POOLS];
+
+	for (int i = 0; i < conf->npools; i++)
+		none[i] = ps_build_sel(&img->sels[i], &conf->pools[i],
+				       rt ? &rt[i] : NULL);
+	for (int i = 0; i < conf->npools; i++)
+		if (none[i] && conf->pools[i].fallback == PS_FB_POOL)
+			use_backup(&img->sels[i],
+				   &img->sels[ps_conf_find_pool(conf,
+					conf->pools[i].backup)], none[i]);
 }
 
 static struct ps_image_name *add_name(struct ps_image *img,
@@ -185,7 +289,8 @@ static void merge_names(struct ps_image *img)
 	img->nnames = out;
 }
 
-int ps_image_build(struct ps_image *img, const struct ps_conf *conf)
+int ps_image_build_rt(struct ps_image *img, const struct ps_conf *conf,
+		      struct ps_pool_rt *rt)
 {
 	int cap = 0;
 
@@ -205,8 +310,7 @@ int ps_image_build(struct ps_image *img, const struct ps_conf *conf)
 	img->zones = calloc(conf->nzones ? conf->nzones : 1, sizeof(*img->zones));
 	if (!img->sels || !img->zones)
 		goto nomem;
-	for (int i = 0; i < conf->npools; i++)
-		ps_build_sel(&img->sels[i], &conf->pools[i]);
+	ps_image_pools(img, conf, rt);
 
 	for (int i = 0; i < conf->nzones; i++) {
 		const struct ps_zone_conf *z = &conf->zones[i];

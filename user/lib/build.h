@@ -23,11 +23,33 @@ struct ps_image {
 					 * non-terminals */
 };
 
-int ps_image_build(struct ps_image *img, const struct ps_conf *conf);
+/*
+ * What probes found, for one pool: a state per server (in the config's
+ * order) and the memory of its installed table, for the threshold and
+ * the `lowest` policy's hysteresis (per family: 0 IPv4, 1 IPv6).
+ */
+struct ps_pool_rt {
+	struct ps_srv_state *srv;
+	int keep[2];
+	double last[2][PS_POOL_SERVERS_MAX];
+	bool have_last[2];
+};
+
+/* rt: one per conf pool, or NULL for the config alone (static weights,
+ * configured states) */
+int ps_image_build_rt(struct ps_image *img, const struct ps_conf *conf,
+		      struct ps_pool_rt *rt);
+#define ps_image_build(img, conf) ps_image_build_rt(img, conf, NULL)
 void ps_image_free(struct ps_image *img);
 
-/* Fill one pool's selection table (all servers up, static weights). */
-void ps_build_sel(struct ps_sel *out, const struct ps_pool_conf *pool);
+/* Rebuild every pool's table of img (and backups), rt may be NULL. */
+void ps_image_pools(struct ps_image *img, const struct ps_conf *conf,
+		    struct ps_pool_rt *rt);
+
+/* Fill one pool's selection table under its policy (rt may be NULL).
+ * Returns the families (1 IPv4, 2 IPv6) whose servers are all unusable. */
+int ps_build_sel(struct ps_sel *out, const struct ps_pool_conf *pool,
+		 struct ps_pool_rt *rt);
 /* Encode a zone's SOA and NS records. */
 void ps_build_zone(struct ps_zone *out, const struct ps_zone_conf *z);
 

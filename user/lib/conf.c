@@ -529,12 +529,244 @@ static int parse_zones(struct parser *p, struct ps_conf *c,
 	return 0;
 }
 
+const char *const ps_probe_kind_name[PS_PROBE_KINDS] = { "http", "https",
+	"tcp", "ftp", "load" };
+
+static int get_double(struct parser *p, const config_setting_t *g,
+		      const char *name, double *out, double min, double max,
+		      double def, const char *where)
+{
+	config_setting_t *s = config_setting_get_member(g, name);
+	double v;
+
+	if (!s) {
+		*out = def;
+		return 0;
+	}
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		break;
+	default:
+		return fail(p, s, "%s: '%s' must be a number", where, name);
+	}
+	if (!(v >= min && v <= max))
+		return fail(p, s, "%s: '%s' = %g is out of range [%g, %g]",
+			    where, name, v, min, max);
+	*out = v;
+	return 0;
+}
+
+/* name among choices[], or def when absent; -1 (reported) if neither */
+static int get_choice(struct parser *p, const config_setting_t *g,
+		      const char *name, const char *const *choices, int n,
+		      int def, const char *where)
+{
+	char list[128] = "";
+	const char *t;
+
+	if (get_str(p, g, name, &t, false, where))
+		return -1;
+	if (!t)
+		return def;
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(t, choices[i]))
+			return i;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s\"%s\"", i ? (i == n - 1 ? " or " : ", ") : "",
+			 choices[i]);
+	}
+	fail(p, config_setting_get_member(g, name), "%s: %s must be %s, not \"%s\"",
+	     where, name, list, t);
+	return -1;
+}
+
+static int parse_probe(struct parser *p, const config_setting_t *g,
+		       struct ps_probe_conf *pr, const char *where)
+{
+	static const char *const keys[] = { "kind", "url", "host", "method",
+		"expect", "body", "user", "password", "port", "interval",
+		"timeout", "jitter", "rise", "fall", "health", "max_body", NULL };
+	static const char *const methods[] = { "GET", "HEAD" };
+	static const char *const defaults[PS_PROBE_KINDS] = {
+		"http://{address}/", "https://{address}/", "",
+		"ftp://{address}/", "http://{address}:9100/load" };
+	config_setting_t *s;
+	const char *t;
+	long long v;
+	int k;
+
+	memset(pr, 0, sizeof(*pr));
+	if (check_keys(p, g, "probe", keys))
+		return -1;
+	if (get_str(p, g, "kind", &t, true, where))
+		return -1;
+	if (t && !strcmp(t, "traffic"))
+		return fail(p, config_setting_get_member(g, "kind"),
+			    "%s: traffic probes read what XDP flow steering counts, which this version does not have yet",
+			    where);
+	k = get_choice(p, g, "kind", ps_probe_kind_name, PS_PROBE_KINDS, -1, where);
+	if (k < 0)
+		return -1;
+	pr->kind = k;
+	if (get_str(p, g, "url", &t, false, where))
+		return -1;
+	if (t && k == PS_PROBE_TCP)
+		return fail(p, config_setting_get_member(g, "url"),
+			    "%s: a tcp probe takes a port, not a url", where);
+	snprintf(pr->url, sizeof(pr->url), "%s", t ? t : defaults[k]);
+	if (strlen(t ? t : "") >= sizeof(pr->url))
+		return fail(p, config_setting_get_member(g, "url"), "%s: url too long", where);
+	if (get_str(p, g, "host", &t, false, where))
+		return -1;
+	snprintf(pr->host, sizeof(pr->host), "%s", t ? t : "");
+	k = get_choice(p, g, "method", methods, 2, 0, where);
+	if (k < 0)
+		return -1;
+	pr->head = k == 1;
+	s = config_setting_get_member(g, "expect");
+	if (!s) {
+		pr->expect[pr->nexpect++] = 200;
+	} else if (config_setting_type(s) == CONFIG_TYPE_INT) {
+		pr->expect[pr->nexpect++] = config_setting_get_int(s);
+	} else if (config_setting_type(s) == CONFIG_TYPE_ARRAY &&
+		   config_setting_length(s) > 0 &&
+		   config_setting_length(s) <= PS_EXPECT_MAX) {
+		for (int i = 0; i < config_setting_length(s); i++) {
+			config_setting_t *e = config_setting_get_elem(s, i);
+
+			if (config_setting_type(e) != CONFIG_TYPE_INT)
+				return fail(p, s, "%s: expect: status codes are integers", where);
+			pr->expect[pr->nexpect++] = config_setting_get_int(e);
+		}
+	} else {
+		return fail(p, s, "%s: expect must be a status code or 1 to %d of them: [ 200, 204 ]",
+			    where, PS_EXPECT_MAX);
+	}
+	for (int i = 0; i < pr->nexpect; i++)
+		if (pr->expect[i] < 100 || pr->expect[i] > 599)
+			return fail(p, s, "%s: expect: %d is not an HTTP status code",
+				    where, pr->expect[i]);
+	if (get_str(p, g, "body", &t, false, where))
+		return -1;
+	snprintf(pr->body, sizeof(pr->body), "%s", t ? t : "");
+	if (get_str(p, g, "user", &t, false, where))
+		return -1;
+	snprintf(pr->user, sizeof(pr->user), "%s", t ? t : "");
+	if (get_str(p, g, "password", &t, false, where))
+		return -1;
+	snprintf(pr->password, sizeof(pr->password), "%s", t ? t : "");
+	if (get_int(p, g, "port", &v, 1, 65535, 80, false, where))
+		return -1;
+	pr->port = v;
+	if (get_int(p, g, "interval", &v, 100, 3600000, 1000, false, where))
+		return -1;
+	pr->interval_ms = v;
+	if (get_int(p, g, "timeout", &v, 10, pr->interval_ms,
+		    pr->interval_ms < 1000 ? pr->interval_ms : 1000, false, where))
+		return -1;
+	pr->timeout_ms = v;
+	if (get_int(p, g, "jitter", &v, 0, pr->interval_ms / 2,
+		    pr->interval_ms / 10, false, where))
+		return -1;
+	pr->jitter_ms = v;
+	if (get_int(p, g, "rise", &v, 1, 100, 2, false, where))
+		return -1;
+	pr->rise = v;
+	if (get_int(p, g, "fall", &v, 1, 100, 3, false, where))
+		return -1;
+	pr->fall = v;
+	s = config_setting_get_member(g, "health");
+	if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(p, s, "%s: health must be true or false", where);
+	/* the load agent being down says nothing of the service */
+	pr->health = s ? config_setting_get_bool(s) : pr->kind != PS_PROBE_LOAD;
+	if (get_int(p, g, "max_body", &v, 0, 16 << 20, 65536, false, where))
+		return -1;
+	pr->max_body = v;
+	return 0;
+}
+
+static int parse_probes(struct parser *p, const config_setting_t *g,
+			struct ps_probe_conf *out, int *n, const char *where)
+{
+	config_setting_t *list;
+	int err;
+
+	*n = 0;
+	list = get_list(p, g, "probes", &err);
+	if (err)
+		return -1;
+	if (!list)
+		return 0;
+	if (config_setting_length(list) > PS_PROBES_MAX)
+		return fail(p, list, "%s: at most %d probes", where, PS_PROBES_MAX);
+	for (int i = 0; i < config_setting_length(list); i++)
+		if (parse_probe(p, config_setting_get_elem(list, i), &out[(*n)++],
+				where))
+			return -1;
+	return 0;
+}
+
+/* A pool's probe template for one server: {address} in the url becomes
+ * the address, in brackets for IPv6. */
+static void probe_for(struct ps_probe_conf *out, const struct ps_probe_conf *tpl,
+		      const struct ps_addr *a)
+{
+	char addr[INET6_ADDRSTRLEN + 2], txt[INET6_ADDRSTRLEN];
+	const char *at = strstr(tpl->url, "{address}");
+
+	*out = *tpl;
+	if (!at)
+		return;
+	ps_addr_str(a, txt, sizeof(txt));
+	snprintf(addr, sizeof(addr), a->family == AF_INET6 ? "[%s]" : "%s", txt);
+	snprintf(out->url, sizeof(out->url), "%.*s%s%s", (int)(at - tpl->url),
+		 tpl->url, addr, at + strlen("{address}"));
+}
+
+static int parse_scoring(struct parser *p, const config_setting_t *g,
+			 struct ps_scoring *sc, const char *where)
+{
+	static const char *const keys[] = { "cpu", "response", "latency",
+		"traffic", "ewma", "cpu_ref", "response_ref_ms",
+		"latency_ref_ms", "traffic_ref", NULL };
+	static const char *const refs[PS_M_MAX] = { "cpu_ref",
+		"response_ref_ms", "latency_ref_ms", "traffic_ref" };
+	config_setting_t *s = config_setting_get_member(g, "scoring");
+
+	ps_scoring_default(sc);
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return fail(p, s, "%s: 'scoring' must be a group: scoring = { cpu = 1.0; ... };",
+			    where);
+	if (check_keys(p, s, "scoring", keys))
+		return -1;
+	for (int m = 0; m < PS_M_MAX; m++)
+		if (get_double(p, s, ps_metric_name[m], &sc->weight[m], 0, 1000,
+			       sc->weight[m], where) ||
+		    get_double(p, s, refs[m], &sc->ref[m], 1e-9, 1e12,
+			       sc->ref[m], where))
+			return -1;
+	return get_double(p, s, "ewma", &sc->alpha, 0.01, 1, sc->alpha, where);
+}
+
 static int parse_pools(struct parser *p, struct ps_conf *c,
 		       const config_setting_t *root)
 {
 	static const char *const keys[] = { "name", "answers", "select",
-		"hash_prefix4", "hash_prefix6", "ttl", "servers", NULL };
-	static const char *const skeys[] = { "address", "weight", NULL };
+		"policy", "fallback", "backup", "threshold", "margin", "scoring",
+		"probes", "hash_prefix4", "hash_prefix6", "ttl", "servers", NULL };
+	static const char *const skeys[] = { "address", "weight", "state",
+		"initial", "probes", NULL };
+	static const char *const selects[] = { "random", "hash" };
+	static const char *const fallbacks[] = { "all", "servfail", "backup" };
+	static const char *const initials[] = { "unknown", "up", "down" };
 	config_setting_t *list;
 	int err, n;
 
@@ -551,9 +783,10 @@ static int parse_pools(struct parser *p, struct ps_conf *c,
 	for (int i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(list, i);
 		struct ps_pool_conf *pl = &c->pools[c->npools];
+		struct ps_probe_conf tpl[PS_PROBES_MAX];
 		char where[PS_OBJ_NAME_MAX + 16];
 		config_setting_t *srv;
-		int n4 = 0, n6 = 0;
+		int n4 = 0, n6 = 0, ntpl, k, sel;
 		const char *t;
 		long long v;
 
@@ -575,16 +808,36 @@ static int parse_pools(struct parser *p, struct ps_conf *c,
 		if (get_int(p, g, "answers", &v, 1, PS_ANSWERS_MAX, 1, false, where))
 			return -1;
 		pl->answers = v;
-		if (get_str(p, g, "select", &t, false, where))
+		/* policy; select is its older spelling: random = weighted */
+		sel = get_choice(p, g, "select", selects, 2, -1, where);
+		if (sel < 0 && config_setting_get_member(g, "select"))
 			return -1;
-		if (!t || !strcmp(t, "random"))
-			pl->mode = PS_SEL_RANDOM;
-		else if (!strcmp(t, "hash"))
-			pl->mode = PS_SEL_HASH;
-		else
+		k = get_choice(p, g, "policy", ps_policy_name, 3,
+			       sel == 1 ? PS_POL_HASH : PS_POL_WEIGHTED, where);
+		if (k < 0)
+			return -1;
+		if (config_setting_get_member(g, "select") && sel >= 0 &&
+		    (sel == 1) != (k == PS_POL_HASH))
 			return fail(p, config_setting_get_member(g, "select"),
-				    "%s: select must be \"random\" or \"hash\", not \"%s\"",
-				    where, t);
+				    "%s: select and policy disagree (select is the older name of policy: random = weighted)",
+				    where);
+		pl->policy = k;
+		pl->mode = k == PS_POL_HASH ? PS_SEL_HASH : PS_SEL_RANDOM;
+		k = get_choice(p, g, "fallback", fallbacks, 3, PS_FB_ALL, where);
+		if (k < 0)
+			return -1;
+		pl->fallback = k;
+		if (get_str(p, g, "backup", &t, k == PS_FB_POOL, where))
+			return -1;
+		if (t && k != PS_FB_POOL)
+			return fail(p, config_setting_get_member(g, "backup"),
+				    "%s: backup needs fallback = \"backup\"", where);
+		snprintf(pl->backup, sizeof(pl->backup), "%s", t ? t : "");
+		if (get_double(p, g, "threshold", &pl->threshold, 0, 1, 0.05, where) ||
+		    get_double(p, g, "margin", &pl->margin, 0, 10, 0.1, where) ||
+		    parse_scoring(p, g, &pl->scoring, where) ||
+		    parse_probes(p, g, tpl, &ntpl, where))
+			return -1;
 		if (get_int(p, g, "hash_prefix4", &v, 0, 32, 24, false, where))
 			return -1;
 		pl->prefix4 = v;
@@ -617,9 +870,9 @@ static int parse_pools(struct parser *p, struct ps_conf *c,
 				return fail(p, config_setting_get_member(sg, "address"),
 					    "%s: '%s' is not an IPv4 or IPv6 address",
 					    where, t);
-			for (int k = 0; k < pl->nservers; k++)
-				if (pl->servers[k].addr.family == sv->addr.family &&
-				    !memcmp(&pl->servers[k].addr, &sv->addr, sizeof(sv->addr)))
+			for (int k2 = 0; k2 < pl->nservers; k2++)
+				if (pl->servers[k2].addr.family == sv->addr.family &&
+				    !memcmp(&pl->servers[k2].addr, &sv->addr, sizeof(sv->addr)))
 					return fail(p, sg, "%s: server %s listed twice",
 						    where, t);
 			if (sv->addr.family == AF_INET ? ++n4 > PS_POOL_SERVERS_MAX
@@ -629,9 +882,45 @@ static int parse_pools(struct parser *p, struct ps_conf *c,
 			if (get_int(p, sg, "weight", &v, 0, 1000000, 100, false, where))
 				return -1;
 			sv->weight = v;
+			k = get_choice(p, sg, "state", ps_admin_name, 3, PS_ADMIN_UP, where);
+			if (k < 0)
+				return -1;
+			sv->admin = k;
+			k = get_choice(p, sg, "initial", initials, 3, PS_HEALTH_UP, where);
+			if (k < 0)
+				return -1;
+			if (k == PS_HEALTH_UNKNOWN)
+				return fail(p, config_setting_get_member(sg, "initial"),
+					    "%s: initial must be \"up\" or \"down\"", where);
+			sv->initial = k;
+			if (parse_probes(p, sg, sv->probes, &sv->nprobes, where))
+				return -1;
+			if (!config_setting_get_member(sg, "probes")) {
+				for (int q = 0; q < ntpl; q++)
+					probe_for(&sv->probes[q], &tpl[q], &sv->addr);
+				sv->nprobes = ntpl;
+			} else {
+				for (int q = 0; q < sv->nprobes; q++)
+					probe_for(&sv->probes[q], &sv->probes[q], &sv->addr);
+			}
 			pl->nservers++;
 		}
 		c->npools++;
+	}
+	/* backups exist and are not the pool itself */
+	for (int i = 0; i < c->npools; i++) {
+		struct ps_pool_conf *pl = &c->pools[i];
+		config_setting_t *g = config_setting_get_elem(list, i);
+		int b;
+
+		if (pl->fallback != PS_FB_POOL)
+			continue;
+		b = ps_conf_find_pool(c, pl->backup);
+		if (b < 0 || b == i)
+			return fail(p, config_setting_get_member(g, "backup"),
+				    b < 0 ? "pool '%s': no pool named '%s' for backup"
+					  : "pool '%s': a pool cannot be its own backup ('%s')",
+				    pl->name, pl->backup);
 	}
 	return 0;
 }

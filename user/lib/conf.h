@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <popsteer/consts.h>
+#include "score.h"
 
 #define PS_IFACES_MAX	16
 #define PS_CONTROL_SOCKET_DEFAULT "/run/popsteer/steerd.sock"
@@ -33,9 +34,38 @@ struct ps_addr {
 	};
 };
 
+enum ps_probe_kind { PS_PROBE_HTTP, PS_PROBE_HTTPS, PS_PROBE_TCP,
+		     PS_PROBE_FTP, PS_PROBE_LOAD, PS_PROBE_KINDS };
+extern const char *const ps_probe_kind_name[PS_PROBE_KINDS];
+
+#define PS_PROBES_MAX	4		/* per server */
+#define PS_EXPECT_MAX	8
+
+/* One probe of a server; in a pool's template, {address} in url stands
+ * for each server's address. */
+struct ps_probe_conf {
+	int kind;			/* enum ps_probe_kind */
+	char url[256];			/* http/https/ftp/load */
+	char host[128];			/* Host header, http/https/load */
+	bool head;			/* HEAD instead of GET */
+	int expect[PS_EXPECT_MAX];	/* status codes that mean up */
+	int nexpect;
+	char body[128];			/* substring the body must hold */
+	char user[64], password[64];	/* ftp login (anonymous) */
+	int port;			/* tcp */
+	int interval_ms, timeout_ms, jitter_ms;
+	int rise, fall;
+	bool health;			/* results decide up/down */
+	uint32_t max_body;		/* bytes read at most */
+};
+
 struct ps_server_conf {
 	struct ps_addr addr;
 	uint32_t weight;		/* 0: never selected */
+	int admin;			/* enum ps_admin */
+	int initial;			/* enum ps_health before any probe */
+	struct ps_probe_conf probes[PS_PROBES_MAX];	/* own or the pool's */
+	int nprobes;
 	int line;
 };
 
@@ -43,6 +73,12 @@ struct ps_pool_conf {
 	char name[PS_OBJ_NAME_MAX];
 	int answers;			/* records per response */
 	int mode;			/* enum ps_sel_mode */
+	int policy;			/* enum ps_policy */
+	int fallback;			/* enum ps_fallback */
+	char backup[PS_OBJ_NAME_MAX];	/* PS_FB_POOL: its name */
+	double threshold;		/* share change that rewrites a table */
+	double margin;			/* lowest: how much better to switch */
+	struct ps_scoring scoring;
 	int prefix4, prefix6;		/* hash mode: client prefix hashed */
 	uint32_t ttl;			/* default TTL of names using the pool */
 	struct ps_server_conf *servers;

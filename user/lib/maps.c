@@ -554,6 +554,9 @@ int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
 	if (rc)
 		goto out;
 
+	memcpy(m->pool_slot, pool_idx, img->npools * sizeof(*pool_idx));
+	m->npool_slots = img->npools;
+
 	/* 2. tables and zone records, double buffered */
 	for (int i = 0; i < img->npools; i++) {
 		rc = write_buffered(m, m->sel, pool_idx[i], PS_GEN_POOL(pool_idx[i]),
@@ -663,6 +666,28 @@ out:
 	free(empty_sel);
 	free(scratch_sel);
 	free(scratch_zone);
+	return rc;
+}
+
+int ps_maps_write_pools(struct ps_maps *m, const struct ps_image *img,
+			struct ps_sync_report *rep)
+{
+	struct ps_sel *scratch = malloc(sizeof(*scratch));
+	int rc = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!scratch)
+		return -ENOMEM;
+	if (img->npools != m->npool_slots)
+		rc = -ESTALE;
+	for (int i = 0; !rc && i < img->npools; i++)
+		rc = write_buffered(m, m->sel, m->pool_slot[i],
+				    PS_GEN_POOL(m->pool_slot[i]), &img->sels[i],
+				    sizeof(img->sels[i]), scratch,
+				    &rep->pools_written);
+	if (rep->pools_written)
+		ps_rcu_wait();
+	free(scratch);
 	return rc;
 }
 

@@ -17,6 +17,9 @@ struct ps_maps {
 	int name[3];			/* ps_name64, 128, 256 */
 	struct ps_nent *ntab_mem;	/* ps_ntab, mmapped: both buffers */
 	int owned;			/* fds are ours to close */
+	/* the ps_sel slot of each pool of the image last synced */
+	int pool_slot[PS_MAX_POOLS];
+	int npool_slots;
 };
 
 struct ps_sync_report {
@@ -40,6 +43,11 @@ void ps_maps_close(struct ps_maps *m);
 /* Bring the maps to img.  Returns 0 or -errno. */
 int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
 		 struct ps_sync_report *rep);
+
+/* Only the pools' selection tables of img, which must have the pools of
+ * the image last given to ps_maps_sync() (-ESTALE otherwise). */
+int ps_maps_write_pools(struct ps_maps *m, const struct ps_image *img,
+			struct ps_sync_report *rep);
 
 /* Counters summed over CPUs. */
 int ps_stats_read(const struct ps_maps *m, __u64 out[PS_ST_MAX]);

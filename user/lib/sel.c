@@ -130,3 +130,17 @@ int ps_sel_fill(uint8_t slots[PS_SEL_SLOTS][PS_ANSWERS_MAX], int n,
 	}
 	return a;
 }
+
+int ps_sel_fill_order(uint8_t slots[PS_SEL_SLOTS][PS_ANSWERS_MAX],
+		      const int *order, int n, int answers)
+{
+	int a = answers < n ? answers : n;
+
+	memset(slots, 0, PS_SEL_SLOTS * PS_ANSWERS_MAX);
+	if (a > PS_ANSWERS_MAX)
+		a = PS_ANSWERS_MAX;
+	for (int s = 0; s < PS_SEL_SLOTS; s++)
+		for (int k = 0; k < a; k++)
+			slots[s][k] = order[k];
+	return a > 0 ? a : 0;
+}

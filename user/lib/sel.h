@@ -27,6 +27,11 @@ int ps_sel_fill(uint8_t slots[PS_SEL_SLOTS][PS_ANSWERS_MAX], int n,
 		const double *weight, const uint64_t *id, int answers,
 		int mode, uint32_t seed);
 
+/* Every slot answers the same ordered list: the first `answers` of
+ * order[0..n-1] (the `lowest` policy).  Returns the records per answer. */
+int ps_sel_fill_order(uint8_t slots[PS_SEL_SLOTS][PS_ANSWERS_MAX],
+		      const int *order, int n, int answers);
+
 uint64_t ps_hash64(const void *data, size_t len, uint64_t seed);
 
 #endif

@@ -39,11 +39,77 @@ static void log_sync(const struct ps_image *img, const struct ps_sync_report *r)
 		r->cfg_written ? ", config written" : "");
 }
 
+void rt_free(struct ps_pool_rt *rt, int npools)
+{
+	for (int i = 0; rt && i < npools; i++)
+		free(rt[i].srv);
+	free(rt);
+}
+
+/*
+ * What probes found, carried to a new model: a server keeps its state in
+ * a pool of the same name; the memory of a pool's installed table only if
+ * its servers are the same.  The administrative state and the scoring
+ * come from the new model.
+ */
+static struct ps_pool_rt *rt_build(const struct ps_conf *nc,
+				   const struct ps_conf *oc,
+				   const struct ps_pool_rt *ort)
+{
+	struct ps_pool_rt *rt = calloc(nc->npools ? nc->npools : 1, sizeof(*rt));
+
+	if (!rt)
+		return NULL;
+	for (int i = 0; i < nc->npools; i++) {
+		const struct ps_pool_conf *np = &nc->pools[i];
+		int oi = ort ? ps_conf_find_pool(oc, np->name) : -1;
+		const struct ps_pool_conf *op = oi >= 0 ? &oc->pools[oi] : NULL;
+		bool same = op && op->nservers == np->nservers;
+
+		rt[i].srv = calloc(np->nservers ? np->nservers : 1,
+				   sizeof(*rt[i].srv));
+		if (!rt[i].srv) {
+			rt_free(rt, i);
+			return NULL;
+		}
+		rt[i].keep[0] = rt[i].keep[1] = -1;
+		for (int j = 0; j < np->nservers; j++) {
+			const struct ps_server_conf *s = &np->servers[j];
+			struct ps_srv_state *st = &rt[i].srv[j];
+
+			for (int k = 0; op && k < op->nservers; k++)
+				if (!memcmp(&op->servers[k].addr, &s->addr,
+					    sizeof(s->addr))) {
+					*st = ort[oi].srv[k];
+					same &= k == j;
+					break;
+				}
+			st->admin = s->admin;
+			st->initial = s->initial;
+			st->score = ps_score(st, &np->scoring);
+		}
+		if (same) {
+			memcpy(rt[i].keep, ort[oi].keep, sizeof(rt[i].keep));
+			memcpy(rt[i].last, ort[oi].last, sizeof(rt[i].last));
+			memcpy(rt[i].have_last, ort[oi].have_last,
+			       sizeof(rt[i].have_last));
+		}
+	}
+	return rt;
+}
+
+int steerd_tables(struct steerd *d, struct ps_sync_report *rep)
+{
+	ps_image_pools(&d->img, &d->conf, d->rt);
+	return ps_maps_write_pools(&d->maps, &d->img, rep);
+}
+
 int steerd_apply(struct steerd *d, const char *config_text,
 		 config_t *overlay, bool overlay_changed, char *err,
 		 size_t errlen)
 {
 	struct ps_sync_report rep;
+	struct ps_pool_rt *rt;
 	struct ps_conf conf;
 	struct ps_image img;
 	config_t tree;
@@ -58,8 +124,10 @@ int steerd_apply(struct steerd *d, const char *config_text,
 		return -1;
 	}
 	config_destroy(&tree);
-	if (ps_image_build(&img, &conf)) {
+	rt = rt_build(&conf, &d->conf, d->rt);
+	if (!rt || ps_image_build_rt(&img, &conf, rt)) {
 		snprintf(err, errlen, "out of memory");
+		rt_free(rt, conf.npools);
 		ps_conf_free(&conf);
 		return -1;
 	}
@@ -80,14 +148,18 @@ int steerd_apply(struct steerd *d, const char *config_text,
 	}
 
 	ps_image_free(&d->img);
+	rt_free(d->rt, d->conf.npools);
 	ps_conf_free(&d->conf);
 	d->img = img;
 	d->conf = conf;
+	d->rt = rt;
+	probes_reconfigure(d);
 	return 0;
 undo:
 	if (d->img.nzones && ps_maps_sync(&d->maps, &d->img, &rep))
 		pr_err("Couldn't restore the maps after a failed change");
 	ps_image_free(&img);
+	rt_free(rt, conf.npools);
 	ps_conf_free(&conf);
 	return -1;
 }

@@ -211,13 +211,15 @@ static int run(struct steerd *d)
 		d->conf.nifaces, d->pin_dir, d->conf.control_socket);
 
 	while (!d->stop) {
-		int n = epoll_wait(d->epfd, ev, 32, 1000);
+		int t = probes_timeout(d), n;
 
+		n = epoll_wait(d->epfd, ev, 32, t < 0 || t > 1000 ? 1000 : t);
 		for (int i = 0; i < n; i++) {
 			struct watch *w = ev[i].data.ptr;
 
 			w->fn(d, w, ev[i].events);
 		}
+		probes_run(d);
 		conn_sweep(d, time(NULL));
 	}
 	return 0;
@@ -275,6 +277,10 @@ int main(int argc, char **argv)
 		pr_err("%s", err);
 		goto out;
 	}
+	if (probes_init(&d)) {
+		pr_err("Couldn't start the probe engine");
+		goto out;
+	}
 	if (attach_all(&d) || run(&d))
 		goto out;
 	pr_info("exiting; the XDP program stays attached and keeps answering");
@@ -288,7 +294,9 @@ out:
 		close(d.sig.fd);
 	if (d.epfd >= 0)
 		close(d.epfd);
+	probes_fini(&d);
 	steer__destroy(d.skel);
+	rt_free(d.rt, d.conf.npools);
 	ps_image_free(&d.img);
 	ps_conf_free(&d.conf);
 	if (d.overlay) {

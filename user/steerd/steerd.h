@@ -46,6 +46,8 @@ struct steerd {
 	config_t *overlay;		/* runtime changes (tree.h) */
 	struct ps_conf conf;		/* config + overlay, validated */
 	struct ps_image img;		/* conf compiled for the maps */
+	struct ps_pool_rt *rt;		/* what probes found, per conf pool */
+	struct prober *prober;		/* probe.c */
 
 	/* the data plane */
 	struct steer *skel;
@@ -103,6 +105,21 @@ int steerd_attach(struct steerd *d, const char *ifname, int mode,
 		  char *err, size_t errlen);
 int steerd_detach(struct steerd *d, const char *ifname, char *err,
 		  size_t errlen);
+
+void rt_free(struct ps_pool_rt *rt, int npools);
+/* Rebuild the pools' tables from what probes found, write the changed
+ * ones. */
+int steerd_tables(struct steerd *d, struct ps_sync_report *rep);
+
+/* probe.c */
+int probes_init(struct steerd *d);
+void probes_fini(struct steerd *d);
+/* After d->conf and d->rt changed: keep the probes still configured. */
+void probes_reconfigure(struct steerd *d);
+/* ms until the engine wants the loop back (-1: never) */
+int probes_timeout(struct steerd *d);
+/* Start what is due, rebuild tables that changed. */
+void probes_run(struct steerd *d);
 
 /* ctl.c */
 int ctl_open(struct steerd *d, char *err, size_t errlen);

@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Probes: libcurl's multi interface on steerd's epoll loop, so hundreds of
+ * servers are probed by the one thread without delaying the control socket
+ * or DNS over TCP.  libcurl speaks HTTP, HTTPS and FTP and makes TCP
+ * connects (CONNECT_ONLY); nothing here speaks a protocol itself.
+ *
+ * Each probe has its own interval, timeout and jitter, and its own rise/fall
+ * hysteresis; a server is down when any of its health probes is.  Results
+ * feed the server's smoothed metrics and score (score.h); a pool whose
+ * states or scores changed gets its selection table rebuilt -- at once for
+ * a health change, at most every TABLE_MIN_MS for metrics alone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/epoll.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "steerd.h"
+#include "log.h"
+
+#define TABLE_MIN_MS	200
+
+struct probe {
+	struct prober *pr;
+	int pool, server, idx;		/* indices in d->conf */
+	char pool_name[PS_OBJ_NAME_MAX];	/* what it probes, across */
+	struct ps_addr addr;			/* changes of the model */
+	struct ps_probe_conf conf;
+	char url[320];
+	CURL *easy;
+	struct curl_slist *headers;
+	char errbuf[CURL_ERROR_SIZE];
+	char *body;			/* what the probe reads */
+	size_t body_len;
+	bool running;
+	bool too_big;
+	uint64_t due;			/* ms, CLOCK_MONOTONIC */
+	int heap;			/* position in the heap, -1 if none */
+	struct ps_hyst hyst;
+};
+
+/* a socket libcurl asked us to watch */
+struct csock {
+	struct watch w;
+	struct prober *pr;
+};
+
+struct prober {
+	struct steerd *d;
+	CURLM *multi;
+	struct probe **all;
+	int n;
+	struct probe **heap;		/* due times, earliest first */
+	int nheap;
+	int64_t curl_due;		/* ms; -1: no libcurl timeout */
+	bool dirty[PS_MAX_POOLS];	/* tables to rebuild */
+	bool urgent;			/* a health change: rebuild now */
+	uint64_t last_tables;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the heap of due probes --------------------------------------------- */
+
+static void heap_swap(struct prober *pr, int a, int b)
+{
+	struct probe *t = pr->heap[a];
+
+	pr->heap[a] = pr->heap[b];
+	pr->heap[b] = t;
+	pr->heap[a]->heap = a;
+	pr->heap[b]->heap = b;
+}
+
+static void heap_up(struct prober *pr, int i)
+{
+	while (i > 0 && pr->heap[(i - 1) / 2]->due > pr->heap[i]->due) {
+		heap_swap(pr, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct prober *pr, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < pr->nheap && pr->heap[l]->due < pr->heap[m]->due)
+			m = l;
+		if (r < pr->nheap && pr->heap[r]->due < pr->heap[m]->due)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(pr, i, m);
+		i = m;
+	}
+}
+
+static void heap_push(struct prober *pr, struct probe *p)
+{
+	p->heap = pr->nheap;
+	pr->heap[pr->nheap++] = p;
+	heap_up(pr, p->heap);
+}
+
+static void heap_remove(struct prober *pr, struct probe *p)
+{
+	int i = p->heap;
+
+	if (i < 0)
+		return;
+	pr->nheap--;
+	if (i != pr->nheap) {
+		pr->heap[i] = pr->heap[pr->nheap];
+		pr->heap[i]->heap = i;
+		heap_down(pr, i);
+		heap_up(pr, i);
+	}
+	p->heap = -1;
+}
+
+/* next run: interval, shifted by up to +/- jitter */
+static void schedule(struct prober *pr, struct probe *p, uint64_t from)
+{
+	int j = p->conf.jitter_ms;
+
+	p->due = from + p->conf.interval_ms + (j ? rand() % (2 * j + 1) - j : 0);
+	heap_push(pr, p);
+}
+
+/* ---- libcurl on the epoll loop ---------------------------------------- */
+
+static void check_done(struct prober *pr);
+
+static void csock_ready(struct steerd *d, struct watch *w, uint32_t events)
+{
+	struct csock *cs = (struct csock *)w;
+	int flags = 0, running;
+
+	if (events & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (events & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(cs->pr->multi, w->fd, flags, &running);
+	check_done(cs->pr);
+}
+
+static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp,
+		     void *socketp)
+{
+	struct prober *pr = userp;
+	struct csock *cs = socketp;
+	uint32_t ev = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+		      (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+
+	if (what == CURL_POLL_REMOVE) {
+		if (cs) {
+			/* libcurl closes the socket itself */
+			epoll_ctl(pr->d->epfd, EPOLL_CTL_DEL, s, NULL);
+			curl_multi_assign(pr->multi, s, NULL);
+			free(cs);
+		}
+		return 0;
+	}
+	if (!cs) {
+		cs = calloc(1, sizeof(*cs));
+		if (!cs)
+			return -1;
+		cs->w.fd = s;
+		cs->w.fn = csock_ready;
+		cs->pr = pr;
+		curl_multi_assign(pr->multi, s, cs);
+		return loop_add(pr->d, &cs->w, ev) ? -1 : 0;
+	}
+	return loop_mod(pr->d, &cs->w, ev) ? -1 : 0;
+}
+
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	struct prober *pr = userp;
+
+	pr->curl_due = timeout_ms < 0 ? -1 : (int64_t)(now_ms() + timeout_ms);
+	return 0;
+}
+
+static size_t body_cb(char *data, size_t size, size_t n, void *userp)
+{
+	struct probe *p = userp;
+	size_t len = size * n;
+	char *b;
+
+	/* a huge body must not cost us memory or time: stop reading */
+	if (p->body_len + len > p->conf.max_body) {
+		p->too_big = true;
+		return 0;
+	}
+	b = realloc(p->body, p->body_len + len + 1);
+	if (!b)
+		return 0;
+	p->body = b;
+	memcpy(p->body + p->body_len, data, len);
+	p->body_len += len;
+	p->body[p->body_len] = 0;
+	return len;
+}
+
+/* ---- one probe ------------------------------------------------------------ */
+
+static int probe_setup(struct probe *p)
+{
+	const struct ps_probe_conf *c = &p->conf;
+	const struct ps_server_conf *s =
+		&p->pr->d->conf.pools[p->pool].servers[p->server];
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return -ENOMEM;
+	p->easy = e;
+	if (c->kind == PS_PROBE_TCP) {
+		char a[INET6_ADDRSTRLEN];
+
+		ps_addr_str(&s->addr, a, sizeof(a));
+		snprintf(p->url, sizeof(p->url),
+			 s->addr.family == AF_INET6 ? "http://[%s]:%d/" : "http://%s:%d/",
+			 a, c->port);
+		curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	} else {
+		snprintf(p->url, sizeof(p->url), "%s", c->url);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_cb);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+	}
+	curl_easy_setopt(e, CURLOPT_URL, p->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+	/* every probe measures a fresh connection, as a new client would */
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "popsteer-steerd/" PS_VERSION);
+	/* a health probe does not send secrets: an address in the URL
+	 * could not match a certificate anyway */
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	if (c->kind == PS_PROBE_HTTP || c->kind == PS_PROBE_HTTPS ||
+	    c->kind == PS_PROBE_LOAD) {
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		if (c->head)
+			curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		if (c->host[0]) {
+			char h[160];
+
+			snprintf(h, sizeof(h), "Host: %s", c->host);
+			p->headers = curl_slist_append(NULL, h);
+			curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+		}
+	} else if (c->kind == PS_PROBE_FTP) {
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "ftp");
+		/* log in, no transfer; QUIT when the connection closes */
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		if (c->user[0]) {
+			curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
+			curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
+		}
+	}
+	return 0;
+}
+
+static void probe_start(struct prober *pr, struct probe *p)
+{
+	p->body_len = 0;
+	p->too_big = false;
+	p->errbuf[0] = 0;
+	if (curl_multi_add_handle(pr->multi, p->easy) != CURLM_OK) {
+		schedule(pr, p, now_ms());
+		return;
+	}
+	p->running = true;
+}
+
+static bool expected(const struct ps_probe_conf *c, long code)
+{
+	for (int i = 0; i < c->nexpect; i++)
+		if (c->expect[i] == code)
+			return true;
+	return false;
+}
+
+/* Was the probe a success?  Fills the metric it measures, or err. */
+static bool judge(struct probe *p, CURLcode res, int *metric, double *value,
+		  char *err, size_t errlen)
+{
+	const struct ps_probe_conf *c = &p->conf;
+	curl_off_t t = 0;
+	long code = 0;
+
+	if (res != CURLE_OK) {
+		if (p->too_big)
+			snprintf(err, errlen, "body over %u bytes", c->max_body);
+		else
+			snprintf(err, errlen, "%.100s", p->errbuf[0] ? p->errbuf :
+				 curl_easy_strerror(res));
+		return false;
+	}
+	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
+	switch (c->kind) {
+	case PS_PROBE_TCP:
+		curl_easy_getinfo(p->easy, CURLINFO_CONNECT_TIME_T, &t);
+		*metric = PS_M_LATENCY;
+		*value = t / 1000.0;
+		return true;
+	case PS_PROBE_FTP:
+		curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &t);
+		*metric = PS_M_RESPONSE;
+		*value = t / 1000.0;
+		return true;
+	case PS_PROBE_LOAD: {
+		json_t *j = code == 200 && p->body ? json_loadb(p->body, p->body_len, 0, NULL) : NULL;
+		json_t *cpu = json_object_get(j, "cpu");
+		bool ok = json_is_number(cpu) && json_number_value(cpu) >= 0 &&
+			  json_number_value(cpu) <= 1;
+
+		if (ok) {
+			*metric = PS_M_CPU;
+			*value = json_number_value(cpu);
+		} else if (code != 200) {
+			snprintf(err, errlen, "HTTP status %ld", code);
+		} else {
+			snprintf(err, errlen, "no \"cpu\" between 0 and 1 in the reply");
+		}
+		json_decref(j);
+		return ok;
+	}
+	default:	/* http, https */
+		if (!expected(c, code)) {
+			snprintf(err, errlen, "HTTP status %ld", code);
+			return false;
+		}
+		if (c->body[0] && (!p->body || !strstr(p->body, c->body))) {
+			snprintf(err, errlen, "body lacks \"%.64s\"", c->body);
+			return false;
+		}
+		curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &t);
+		*metric = PS_M_RESPONSE;
+		*value = t / 1000.0;
+		return true;
+	}
+}
+
+/* A server's health: down if any health probe is, up once all that
+ * decided are up, unknown before. */
+static enum ps_health server_health(struct prober *pr, int pool, int server)
+{
+	enum ps_health h = PS_HEALTH_UNKNOWN;
+
+	for (int i = 0; i < pr->n; i++) {
+		struct probe *q = pr->all[i];
+
+		if (q->pool != pool || q->server != server || !q->conf.health)
+			continue;
+		if (q->hyst.state == PS_HEALTH_DOWN)
+			return PS_HEALTH_DOWN;
+		if (q->hyst.state == PS_HEALTH_UP)
+			h = PS_HEALTH_UP;
+	}
+	return h;
+}
+
+static void probe_done(struct prober *pr, struct probe *p, CURLcode res)
+{
+	struct steerd *d = pr->d;
+	const struct ps_pool_conf *pool = &d->conf.pools[p->pool];
+	struct ps_srv_state *st = &d->rt[p->pool].srv[p->server];
+	char err[sizeof(st->error)] = "", addr[INET6_ADDRSTRLEN];
+	enum ps_health old = st->health;
+	int metric = -1;
+	double value = 0;
+	bool ok;
+
+	ok = judge(p, res, &metric, &value, err, sizeof(err));
+	if (!ok)
+		snprintf(st->error, sizeof(st->error), "%s: %.100s",
+			 ps_probe_kind_name[p->conf.kind], err);
+	if (ok && metric >= 0) {
+		ps_ewma_add(&st->m[metric], value, pool->scoring.alpha);
+		st->score = ps_score(st, &pool->scoring);
+		pr->dirty[p->pool] = true;
+	}
+	if (p->conf.health) {
+		ps_hyst_result(&p->hyst, ok);
+		st->health = server_health(pr, p->pool, p->server);
+	}
+	if (st->health != old && st->health != PS_HEALTH_UNKNOWN) {
+		ps_addr_str(&pool->servers[p->server].addr, addr, sizeof(addr));
+		if (st->health == PS_HEALTH_DOWN)
+			pr_warn("pool %s: server %s down: %d failed %s probes (%s)",
+				pool->name, addr, p->hyst.bad,
+				ps_probe_kind_name[p->conf.kind], err);
+		else if (old == PS_HEALTH_DOWN)
+			pr_info("pool %s: server %s up again: %d successful probes",
+				pool->name, addr, p->hyst.ok);
+		else
+			pr_info("pool %s: server %s up", pool->name, addr);
+		pr->dirty[p->pool] = true;
+		pr->urgent = true;
+	}
+}
+
+static void check_done(struct prober *pr)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(pr->multi, &left))) {
+		struct probe *p;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&p);
+		curl_multi_remove_handle(pr->multi, p->easy);
+		p->running = false;
+		probe_done(pr, p, m->data.result);
+		schedule(pr, p, now_ms());
+	}
+}
+
+/* ---- tables --------------------------------------------------------------- */
+
+static void update_tables(struct prober *pr)
+{
+	struct steerd *d = pr->d;
+	struct ps_sync_report rep;
+	uint64_t now = now_ms();
+	bool any = false;
+	int rc;
+
+	for (int i = 0; i < d->conf.npools; i++)
+		any |= pr->dirty[i];
+	if (!any || (!pr->urgent && now - pr->last_tables < TABLE_MIN_MS))
+		return;
+	rc = steerd_tables(d, &rep);
+	if (rc)
+		pr_err("Couldn't update the selection tables: %s", strerror(-rc));
+	else if (rep.pools_written)
+		pr_debug("tables: %d pools rewritten", rep.pools_written);
+	memset(pr->dirty, 0, sizeof(pr->dirty));
+	pr->urgent = false;
+	pr->last_tables = now;
+}
+
+/* ---- the engine ------------------------------------------------------------ */
+
+static void probe_free(struct prober *pr, struct probe *p)
+{
+	heap_remove(pr, p);
+	if (p->running)
+		curl_multi_remove_handle(pr->multi, p->easy);
+	curl_easy_cleanup(p->easy);
+	curl_slist_free_all(p->headers);
+	free(p->body);
+	free(p);
+}
+
+int probes_init(struct steerd *d)
+{
+	struct prober *pr = calloc(1, sizeof(*pr));
+
+	if (!pr || curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		free(pr);
+		return -ENOMEM;
+	}
+	pr->d = d;
+	pr->curl_due = -1;
+	pr->multi = curl_multi_init();
+	if (!pr->multi) {
+		free(pr);
+		return -ENOMEM;
+	}
+	curl_multi_setopt(pr->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(pr->multi, CURLMOPT_SOCKETDATA, pr);
+	curl_multi_setopt(pr->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(pr->multi, CURLMOPT_TIMERDATA, pr);
+	d->prober = pr;
+	srand(now_ms());
+	probes_reconfigure(d);
+	return 0;
+}
+
+void probes_fini(struct steerd *d)
+{
+	struct prober *pr = d->prober;
+
+	if (!pr)
+		return;
+	for (int i = 0; i < pr->n; i++)
+		probe_free(pr, pr->all[i]);
+	free(pr->all);
+	free(pr->heap);
+	curl_multi_cleanup(pr->multi);
+	curl_global_cleanup();
+	free(pr);
+	d->prober = NULL;
+}
+
+static bool same_probe(const struct ps_probe_conf *a,
+		       const struct ps_probe_conf *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/*
+ * The model changed: keep the probes that are still configured the same
+ * (their schedule and hysteresis go on), drop the others, start the new
+ * ones spread over their first interval.
+ */
+void probes_reconfigure(struct steerd *d)
+{
+	struct prober *pr = d->prober;
+	struct probe **old, **all;
+	uint64_t now = now_ms();
+	int nold, n = 0, total = 0;
+
+	if (!pr)
+		return;
+	old = pr->all;
+	nold = pr->n;
+	for (int i = 0; i < d->conf.npools; i++)
+		for (int j = 0; j < d->conf.pools[i].nservers; j++)
+			total += d->conf.pools[i].servers[j].nprobes;
+	all = calloc(total ? total : 1, sizeof(*all));
+	free(pr->heap);
+	pr->heap = calloc(total ? total : 1, sizeof(*pr->heap));
+	pr->nheap = 0;
+	if (!all || !pr->heap) {
+		pr_err("out of memory: probes stopped");
+		return;
+	}
+	for (int i = 0; i < nold; i++)
+		old[i]->heap = -1;
+	for (int i = 0; i < d->conf.npools; i++) {
+		const struct ps_pool_conf *pool = &d->conf.pools[i];
+
+		for (int j = 0; j < pool->nservers; j++) {
+			const struct ps_server_conf *s = &pool->servers[j];
+
+			for (int k = 0; k < s->nprobes; k++) {
+				struct probe *p = NULL;
+
+				for (int o = 0; o < nold && !p; o++) {
+					struct probe *q = old[o];
+
+					if (q && q->idx == k &&
+					    same_probe(&q->conf, &s->probes[k]) &&
+					    !strcmp(q->pool_name, pool->name) &&
+					    !memcmp(&q->addr, &s->addr, sizeof(s->addr))) {
+						p = q;
+						old[o] = NULL;
+					}
+				}
+				if (!p) {
+					p = calloc(1, sizeof(*p));
+					if (!p)
+						continue;
+					p->pr = pr;
+					p->conf = s->probes[k];
+					p->hyst.rise = p->conf.rise;
+					p->hyst.fall = p->conf.fall;
+					p->pool = i;
+					p->server = j;
+					p->idx = k;
+					p->heap = -1;
+					snprintf(p->pool_name, sizeof(p->pool_name),
+						 "%s", pool->name);
+					p->addr = s->addr;
+					if (probe_setup(p)) {
+						free(p);
+						continue;
+					}
+					p->due = now + rand() % (p->conf.interval_ms + 1);
+				}
+				p->pool = i;
+				p->server = j;
+				all[n++] = p;
+				if (!p->running)
+					heap_push(pr, p);
+			}
+		}
+	}
+	for (int i = 0; i < nold; i++)
+		if (old[i])
+			probe_free(pr, old[i]);
+	free(old);
+	pr->all = all;
+	pr->n = n;
+}
+
+int probes_timeout(struct steerd *d)
+{
+	struct prober *pr = d->prober;
+	uint64_t now = now_ms();
+	int64_t due = -1;
+
+	if (!pr)
+		return -1;
+	if (pr->nheap)
+		due = pr->heap[0]->due;
+	if (pr->curl_due >= 0 && (due < 0 || pr->curl_due < due))
+		due = pr->curl_due;
+	for (int i = 0; i < d->conf.npools; i++)
+		if (pr->dirty[i]) {
+			int64_t t = pr->urgent ? (int64_t)now : (int64_t)(pr->last_tables + TABLE_MIN_MS);
+
+			if (due < 0 || t < due)
+				due = t;
+			break;
+		}
+	if (due < 0)
+		return -1;
+	return due <= (int64_t)now ? 0 : (int)(due - now);
+}
+
+void probes_run(struct steerd *d)
+{
+	struct prober *pr = d->prober;
+	uint64_t now = now_ms();
+	int running;
+
+	if (!pr)
+		return;
+	if (pr->curl_due >= 0 && (uint64_t)pr->curl_due <= now) {
+		pr->curl_due = -1;
+		curl_multi_socket_action(pr->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		check_done(pr);
+	}
+	while (pr->nheap && pr->heap[0]->due <= now) {
+		struct probe *p = pr->heap[0];
+
+		heap_remove(pr, p);
+		probe_start(pr, p);
+	}
+	update_tables(pr);
+}
