@@ -189,20 +189,20 @@ jq_eq zone_show_json '[.ns, (.names | sort), .soa.minimum, .source]' \
 	zone show shop.example
 
 run sc pool list
-[ "$rc" = 0 ] && echo "$out" | head -1 | grep -q "^POOL  *ANSWERS  *SELECT  *TTL  *SERVERS  *NAMES  *SOURCE$" &&
-	check_eq pool_list "1 random 30 1 1 config" \
+[ "$rc" = 0 ] && echo "$out" | head -1 | grep -q "^POOL  *ANSWERS  *POLICY  *FALLBACK  *TTL  *SERVERS  *NAMES  *SOURCE$" &&
+	check_eq pool_list "1 weighted all 30 1 1 config" \
 		"$(echo "$out" | awk '$1 == "origins" { $1 = ""; print substr($0, 2) }')" ||
 	fail pool_list "$rc $out $err"
 jq_eq pool_list_json 'map(.name)' '["origins","pair"]' pool list
 run sc pool show origins
-[ "$rc" = 0 ] && echo "$out" | grep -q "^servers  *198.18.1.10 weight 100$" &&
+[ "$rc" = 0 ] && echo "$out" | grep -q "^servers  *198.18.1.10 weight 100 state up health unknown share 100.0%$" &&
 	echo "$out" | grep -q "^names  *www.shop.example$" &&
 	pass pool_show || fail pool_show "$rc $out $err"
-jq_eq pool_show_json '[.servers, .names, .answers, .select, .ttl]' \
-	'[[{"address":"198.18.1.10","weight":100}],["www.shop.example"],1,"random",30]' pool show origins
+jq_eq pool_show_json '[(.servers | map({address, weight, state, share})), .names, .answers, .select, .policy, .fallback, .serving, .ttl]' \
+	'[[{"address":"198.18.1.10","weight":100,"state":"up","share":1}],["www.shop.example"],1,"random","weighted","all",{"ipv4":"servers","ipv6":"nodata"},30]' pool show origins
 run sc -p pool show origins
 [ "$rc" = 0 ] && [ "$(echo "$out" | wc -l)" -gt 5 ] &&
-	[ "$(echo "$out" | jq -c .)" = "$(sc -j pool show origins)" ] &&
+	[ "$(echo "$out" | jq -c .)" = "$(sc -j pool show origins | jq -c .)" ] &&
 	pass pretty_json || fail pretty_json "$rc $out $err"
 [ "$(sc -j pool list | wc -l)" = 1 ] && pass compact_json_one_line ||
 	fail compact_json_one_line "$(sc -j pool list)"
@@ -222,8 +222,8 @@ jq_eq name_show_json '[.zone, .pool, .ttl, .source]' '["shop.example","origins",
 jq_eq name_show_case '.name' '"www.shop.example"' name show WWW.Shop.Example
 
 run sc server list
-[ "$rc" = 0 ] && echo "$out" | head -1 | grep -q "^POOL  *ADDRESS  *WEIGHT$" &&
-	echo "$out" | grep -q "^pair  *2001:2:2::1  *100$" && pass server_list ||
+[ "$rc" = 0 ] && echo "$out" | head -1 | grep -q "^POOL  *ADDRESS  *WEIGHT  *STATE  *HEALTH  *SCORE  *SHARE  *LAST ERROR$" &&
+	echo "$out" | grep -q "^pair  *2001:2:2::1  *100  *up  *unknown  *0  *100.0%  *-$" && pass server_list ||
 	fail server_list "$rc $out $err"
 jq_eq server_list_json 'map(.address)' '["198.18.1.10","198.18.2.1","198.18.2.2","2001:2:2::1"]' server list
 jq_eq server_list_pool 'map(.pool) | unique' '["pair"]' server list pool pair
@@ -289,7 +289,7 @@ refused ambiguous_keyword 2 "pool add: ambiguous keyword 'se' (matches: select, 
 	pool add p2 se 198.18.1.1
 refused extra_word 2 "pool list: unexpected argument 'extra'" pool list extra
 refused extra_positional 2 "pool show: unexpected argument 'pair'" pool show origins pair
-refused unknown_keyword 2 "pool set: unknown keyword 'colour' (expected one of: answers, select, ttl, prefix4, prefix6, help)" \
+refused unknown_keyword 2 "pool set: unknown keyword 'colour' (expected one of: answers, policy, select, fallback, backup, threshold, margin, cpu-weight, response-weight, latency-weight, ewma, ttl, prefix4, prefix6, probe, url, host, method, expect, body, user, password, port, interval, timeout, jitter, rise, fall, health, max-body, help)" \
 	pool set origins colour red
 refused unknown_option 2 "unknown option" --bogus status
 refused missing_object 2 "missing OBJECT"
@@ -315,7 +315,7 @@ quiet server_add server add solo 198.18.4.1
 check_eq server_add_answered 198.18.4.1 "$(a_of solo.shop.example)"
 check_eq server_add_ttl 12 "$(ttl_of solo.shop.example)"
 quiet server_add_weight server add solo 198.18.4.2 weight 50
-jq_eq server_add_weight_json '.' '[{"pool":"solo","address":"198.18.4.1","weight":100},{"pool":"solo","address":"198.18.4.2","weight":50}]' \
+jq_eq server_add_weight_json 'map({pool, address, weight, state, usable})' '[{"pool":"solo","address":"198.18.4.1","weight":100,"state":"up","usable":true},{"pool":"solo","address":"198.18.4.2","weight":50,"state":"up","usable":true}]' \
 	server list pool solo
 quiet pool_set_answers pool set solo answers 2
 check_eq pool_set_answers_two_records "198.18.4.1 198.18.4.2" "$(a_of solo.shop.example)"
@@ -334,7 +334,7 @@ quiet pool_set_many pool set solo select hash prefix4 16 prefix6 48 ttl 13 answe
 jq_eq pool_set_json '[.select, .hash_prefix4, .hash_prefix6, .ttl, .answers]' '["hash",16,48,13,1]' \
 	pool show solo
 run sc pool list
-check_eq pool_list_runtime "1 hash 13 1 1 runtime" \
+check_eq pool_list_runtime "1 hash all 13 1 1 runtime" \
 	"$(echo "$out" | awk '$1 == "solo" { $1 = ""; print substr($0, 2) }')"
 
 # ---- names ------------------------------------------------------------------------
@@ -397,7 +397,7 @@ jq_eq zone_del_json 'map(.name)' '["shop.example"]' zone list
 # a pool with everything at once
 quiet pool_add_full pool add edge answers 2 select hash ttl 15 prefix4 16 prefix6 48 \
 	server 198.18.3.1 weight 10 server 198.18.3.2 server 2001:2:3::1 weight 7
-jq_eq pool_add_full_json '[.answers, .select, .ttl, .hash_prefix4, .hash_prefix6, .servers]' \
+jq_eq pool_add_full_json '[.answers, .select, .ttl, .hash_prefix4, .hash_prefix6, (.servers | map({address, weight}))]' \
 	'[2,"hash",15,16,48,[{"address":"198.18.3.1","weight":10},{"address":"198.18.3.2","weight":100},{"address":"2001:2:3::1","weight":7}]]' \
 	pool show edge
 quiet pool_add_full_name name add edge.shop.example pool edge

@@ -13,6 +13,7 @@ struct unit_case {
 #define UNIT_TABLE(var) const struct unit_case var[]
 #define UNIT_END { NULL, NULL }
 
-extern const struct unit_case conf_cases[], sel_cases[], build_cases[];
+extern const struct unit_case conf_cases[], sel_cases[], build_cases[],
+	score_cases[];
 
 #endif

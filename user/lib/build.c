@@ -95,7 +95,7 @@ static int build_family(const struct ps_pool_conf *pool, struct ps_pool_rt *rt,
 	struct ps_srv_state conf_state[PS_POOL_SERVERS_MAX];
 	double sw[PS_POOL_SERVERS_MAX] = { 0 }, w[PS_POOL_SERVERS_MAX];
 	int order[PS_POOL_SERVERS_MAX], keep = rt ? rt->keep[fam] : -1;
-	int usable;
+	int usable, none;
 
 	for (int i = 0; i < n; i++) {
 		const struct ps_server_conf *s = &pool->servers[idx[i]];
@@ -114,7 +114,8 @@ static int build_family(const struct ps_pool_conf *pool, struct ps_pool_rt *rt,
 				   &keep, w, order);
 	if (rt)
 		rt->keep[fam] = keep;
-	if (usable == 0 && n > 0) {
+	none = usable == 0 && n > 0;
+	if (none) {
 		if (pool->fallback != PS_FB_ALL) {
 			*a = 0;
 			if (rt)
@@ -142,7 +143,7 @@ static int build_family(const struct ps_pool_conf *pool, struct ps_pool_rt *rt,
 		*a = ps_sel_fill_order(slots, order, usable, pool->answers);
 	else
 		*a = ps_sel_fill(slots, n, w, id, pool->answers, pool->mode, seed);
-	return 0;
+	return none;
 }
 
 int ps_build_sel(struct ps_sel *out, const struct ps_pool_conf *pool,
@@ -189,11 +190,13 @@ static void use_backup(struct ps_sel *sel, const struct ps_sel *backup,
 		       int none)
 {
 	if (none & 1) {
+		sel->flags |= backup->flags & PS_SEL_SERVFAIL4;
 		sel->a4 = backup->a4;
 		memcpy(sel->slot4, backup->slot4, sizeof(sel->slot4));
 		memcpy(sel->addr4, backup->addr4, sizeof(sel->addr4));
 	}
 	if (none & 2) {
+		sel->flags |= backup->flags & PS_SEL_SERVFAIL6;
 		sel->a6 = backup->a6;
 		memcpy(sel->slot6, backup->slot6, sizeof(sel->slot6));
 		memcpy(sel->addr6, backup->addr6, sizeof(sel->addr6));

@@ -13,6 +13,13 @@
 
 static const char *const sel_modes[] = { "random", "hash", NULL };
 static const char *const xdp_modes[] = { "auto", "native", "skb", NULL };
+static const char *const policies[] = { "weighted", "lowest", "hash", NULL };
+static const char *const fallbacks[] = { "all", "servfail", "backup", NULL };
+static const char *const probe_kinds[] = { "http", "https", "tcp", "ftp",
+	"load", "none", NULL };
+static const char *const methods[] = { "GET", "HEAD", NULL };
+static const char *const admin_states[] = { "up", "down", "drain", NULL };
+static const char *const initials[] = { "up", "down", NULL };
 
 /* positional arguments */
 #define P_ZONE		{ NULL, "ZONE", "name", T_DNAME, KW_REQ, NULL }
@@ -27,11 +34,52 @@ static const char *const xdp_modes[] = { "auto", "native", "skb", NULL };
 	K_NUM("serial", "soa.serial"), K_NUM("refresh", "soa.refresh"),	\
 	K_NUM("retry", "soa.retry"), K_NUM("expire", "soa.expire"),	\
 	K_NUM("minimum", "soa.minimum")
+#define K_REAL(w, k)	{ w, "X", k, T_REAL, 0, NULL }
 #define K_POOL_SETTINGS						\
 	K_NUM("answers", "answers"),					\
+	{ "policy", "{weighted|lowest|hash}", "policy", T_CHOICE, 0, policies },\
 	{ "select", "{random|hash}", "select", T_CHOICE, 0, sel_modes },\
+	{ "fallback", "{all|servfail|backup}", "fallback", T_CHOICE, 0,	\
+	  fallbacks },							\
+	{ "backup", "POOL", "backup", T_STR, 0, NULL },			\
+	K_REAL("threshold", "threshold"), K_REAL("margin", "margin"),	\
+	K_REAL("cpu-weight", "scoring.cpu"),				\
+	K_REAL("response-weight", "scoring.response"),			\
+	K_REAL("latency-weight", "scoring.latency"),			\
+	K_REAL("ewma", "scoring.ewma"),					\
 	K_NUM("ttl", "ttl"),						\
 	K_NUM("prefix4", "hash_prefix4"), K_NUM("prefix6", "hash_prefix6")
+#define POOL_SYNTAX							\
+	"[answers N] [policy {weighted|lowest|hash}] [select {random|hash}]\n" \
+	"[fallback {all|servfail|backup}] [backup POOL] [threshold X] [margin X]\n" \
+	"[cpu-weight X] [response-weight X] [latency-weight X] [ewma X]\n" \
+	"[ttl N] [prefix4 N] [prefix6 N]"
+
+/* a probe: "probe KIND" opens one, the words after it apply to it */
+#define K_PROBE								\
+	{ "probe", "{http|https|tcp|ftp|load|none}", "probes[+].kind",	\
+	  T_CHOICE, KW_MULTI, probe_kinds },				\
+	{ "url", "URL", "probes[-].url", T_STR, KW_MULTI, NULL },	\
+	{ "host", "HOST", "probes[-].host", T_STR, KW_MULTI, NULL },	\
+	{ "method", "{GET|HEAD}", "probes[-].method", T_CHOICE, KW_MULTI,\
+	  methods },							\
+	{ "expect", "CODE", "probes[-].expect[]", T_NUM, KW_MULTI, NULL },\
+	{ "body", "TEXT", "probes[-].body", T_STR, KW_MULTI, NULL },	\
+	{ "user", "USER", "probes[-].user", T_STR, KW_MULTI, NULL },	\
+	{ "password", "PASS", "probes[-].password", T_STR, KW_MULTI, NULL },\
+	{ "port", "N", "probes[-].port", T_NUM, KW_MULTI, NULL },	\
+	{ "interval", "MS", "probes[-].interval", T_NUM, KW_MULTI, NULL },\
+	{ "timeout", "MS", "probes[-].timeout", T_NUM, KW_MULTI, NULL },	\
+	{ "jitter", "MS", "probes[-].jitter", T_NUM, KW_MULTI, NULL },	\
+	{ "rise", "N", "probes[-].rise", T_NUM, KW_MULTI, NULL },	\
+	{ "fall", "N", "probes[-].fall", T_NUM, KW_MULTI, NULL },	\
+	{ "health", "{yes|no}", "probes[-].health", T_BOOL, KW_MULTI, NULL },\
+	{ "max-body", "BYTES", "probes[-].max_body", T_NUM, KW_MULTI, NULL }
+#define PROBE_SYNTAX							\
+	"[probe {http|https|tcp|ftp|load|none} [url URL] [host HOST]\n"	\
+	" [method {GET|HEAD}] [expect CODE]... [body TEXT] [user USER]\n"	\
+	" [password PASS] [port N] [interval MS] [timeout MS] [jitter MS]\n" \
+	" [rise N] [fall N] [health {yes|no}] [max-body BYTES]]..."
 
 /* ---- zone --------------------------------------------------------------- */
 
@@ -70,19 +118,19 @@ static const struct kw pool_add[] = {
 	P_POOL, K_POOL_SETTINGS,
 	{ "server", "ADDR", "servers[+].address", T_ADDR, KW_MULTI, NULL },
 	{ "weight", "N", "servers[-].weight", T_NUM, KW_MULTI, NULL },
-	END
+	K_PROBE, END
 };
-static const struct kw pool_set[] = { P_POOL, K_POOL_SETTINGS, END };
+static const struct kw pool_set[] = { P_POOL, K_POOL_SETTINGS, K_PROBE, END };
 
 static const struct cmd pool_cmds[] = {
 	{ "list", "pool.list", NULL, print_pools, NULL, 0, "pool list" },
 	{ "show", "pool.show", NULL, print_pool, pool_one, 0, "pool show POOL" },
 	{ "add", "pool.add", NULL, NULL, pool_add, 0,
-	  "pool add POOL [answers N] [select {random|hash}] [ttl N]\n"
-	  "[prefix4 N] [prefix6 N] [server ADDR [weight N]]..." },
+	  "pool add POOL " POOL_SYNTAX "\n[server ADDR [weight N]]...\n"
+	  PROBE_SYNTAX "\n(probes given to a pool are templates for every "
+	  "server: {address} in a url stands for each server's)" },
 	{ "set", "pool.set", NULL, NULL, pool_set, CMD_NEED_ONE,
-	  "pool set POOL [answers N] [select {random|hash}] [ttl N]\n"
-	  "[prefix4 N] [prefix6 N]" },
+	  "pool set POOL " POOL_SYNTAX "\n" PROBE_SYNTAX },
 	{ "del", "pool.del", NULL, NULL, pool_one, 0, "pool del POOL" },
 };
 
@@ -91,23 +139,28 @@ static const struct cmd pool_cmds[] = {
 static const struct kw server_list[] = {
 	{ "pool", "POOL", "pool", T_STR, 0, NULL }, END
 };
-static const struct kw server_add[] = {
-	P_SRV_POOL, P_SRV_ADDR, K_NUM("weight", "weight"), END
-};
-static const struct kw server_set[] = {
-	P_SRV_POOL, P_SRV_ADDR,
-	{ "weight", "N", "weight", T_NUM, KW_REQ, NULL }, END
-};
-static const struct kw server_del[] = { P_SRV_POOL, P_SRV_ADDR, END };
+#define K_SERVER							\
+	K_NUM("weight", "weight"),					\
+	{ "state", "{up|down|drain}", "state", T_CHOICE, 0, admin_states },\
+	{ "initial", "{up|down}", "initial", T_CHOICE, 0, initials },	\
+	K_PROBE
+#define SERVER_SYNTAX							\
+	"[weight N] [state {up|down|drain}] [initial {up|down}]\n" PROBE_SYNTAX
+static const struct kw server_add[] = { P_SRV_POOL, P_SRV_ADDR, K_SERVER, END };
+static const struct kw server_set[] = { P_SRV_POOL, P_SRV_ADDR, K_SERVER, END };
+static const struct kw server_one[] = { P_SRV_POOL, P_SRV_ADDR, END };
 
 static const struct cmd server_cmds[] = {
 	{ "list", "server.list", NULL, print_servers, server_list, 0,
 	  "server list [pool POOL]" },
+	{ "show", "server.show", NULL, print_server, server_one, 0,
+	  "server show POOL ADDR" },
 	{ "add", "server.add", NULL, NULL, server_add, 0,
-	  "server add POOL ADDR [weight N]" },
-	{ "set", "server.set", NULL, NULL, server_set, 0,
-	  "server set POOL ADDR weight N" },
-	{ "del", "server.del", NULL, NULL, server_del, 0,
+	  "server add POOL ADDR " SERVER_SYNTAX },
+	{ "set", "server.set", NULL, NULL, server_set, CMD_NEED_ONE,
+	  "server set POOL ADDR " SERVER_SYNTAX "\n"
+	  "(state drain: no new answers; probes given replace the server's)" },
+	{ "del", "server.del", NULL, NULL, server_one, 0,
 	  "server del POOL ADDR" },
 };
 

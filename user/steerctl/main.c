@@ -84,6 +84,8 @@ static void help_cmd(const struct cmd *cmd)
 	syntax("Usage: ", cmd->syntax);
 	if (cmd->kws && strstr(cmd->syntax, " N"))
 		printf("N: a decimal number; steerd checks its range (steerctl help)\n");
+	if (cmd->kws && strstr(cmd->syntax, " X]"))
+		printf("X: a decimal fraction such as 0.25\n");
 }
 
 /* ---- dispatch --------------------------------------------------------------- */

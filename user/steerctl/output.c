@@ -88,6 +88,8 @@ enum col_kind {
 	C_LIST,		/* an array: joined in tables, a line each in records */
 	C_SERVERS,	/* servers: "ADDR weight N" */
 	C_SECONDS,	/* a number of seconds: "N s" */
+	C_PERCENT,	/* a fraction shown as "12.5%" */
+	C_METRIC,	/* {"last": x, "smooth": y}: "y (last x)" */
 };
 
 struct col {
@@ -113,12 +115,17 @@ static void scalar(json_t *v, char *buf, size_t len)
 		snprintf(buf, len, "%s", json_string_value(v));
 	else if (json_is_integer(v))
 		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(buf, len, "%.4g", json_real_value(v));
 	else if (json_is_boolean(v))
 		snprintf(buf, len, "%s", json_is_true(v) ? "yes" : "no");
 	else if (json_is_object(v) && json_object_get(v, "address"))
-		snprintf(buf, len, "%s weight %lld",
+		snprintf(buf, len, "%s weight %lld state %s health %s share %.1f%%",
 			 json_string_value(json_object_get(v, "address")),
-			 (long long)json_integer_value(json_object_get(v, "weight")));
+			 (long long)json_integer_value(json_object_get(v, "weight")),
+			 json_string_value(json_object_get(v, "state")),
+			 json_string_value(json_object_get(v, "health")),
+			 100 * json_number_value(json_object_get(v, "share")));
 	else
 		snprintf(buf, len, "-");
 }
@@ -135,6 +142,20 @@ static void cell(json_t *row, const struct col *c, char *buf, size_t len)
 	}
 	if (c->kind == C_SECONDS && json_is_integer(v)) {
 		snprintf(buf, len, "%lld s", (long long)json_integer_value(v));
+		return;
+	}
+	if (c->kind == C_PERCENT && json_is_number(v)) {
+		snprintf(buf, len, "%.1f%%", 100 * json_number_value(v));
+		return;
+	}
+	if (c->kind == C_METRIC && json_is_object(v)) {
+		snprintf(buf, len, "%.4g (last %.4g)",
+			 json_number_value(json_object_get(v, "smooth")),
+			 json_number_value(json_object_get(v, "last")));
+		return;
+	}
+	if (json_is_string(v) && !json_string_length(v)) {
+		snprintf(buf, len, "-");
 		return;
 	}
 	if (!json_is_array(v)) {
@@ -240,13 +261,18 @@ RECORD(print_zone,
 	{ "names", "names", C_LIST })
 
 TABLE(print_pools,
-	{ "POOL", "name" }, { "ANSWERS", "answers" }, { "SELECT", "select" },
-	{ "TTL", "ttl" }, { "SERVERS", "servers", C_COUNT },
-	{ "NAMES", "names", C_COUNT }, { "SOURCE", "source" })
+	{ "POOL", "name" }, { "ANSWERS", "answers" }, { "POLICY", "policy" },
+	{ "FALLBACK", "fallback" }, { "TTL", "ttl" },
+	{ "SERVERS", "servers", C_COUNT }, { "NAMES", "names", C_COUNT },
+	{ "SOURCE", "source" })
 
 RECORD(print_pool,
 	{ "pool", "name" }, { "source", "source" },
-	{ "answers", "answers" }, { "select", "select" },
+	{ "answers", "answers" }, { "policy", "policy" },
+	{ "select", "select" }, { "fallback", "fallback" },
+	{ "backup", "backup" }, { "threshold", "threshold" },
+	{ "margin", "margin" }, { "serving v4", "serving.ipv4" },
+	{ "serving v6", "serving.ipv6" },
 	{ "prefix4", "hash_prefix4" }, { "prefix6", "hash_prefix6" },
 	{ "ttl", "ttl" }, { "servers", "servers", C_SERVERS },
 	{ "names", "names", C_LIST })
@@ -260,7 +286,54 @@ RECORD(print_name,
 	{ "ttl", "ttl" }, { "source", "source" })
 
 TABLE(print_servers,
-	{ "POOL", "pool" }, { "ADDRESS", "address" }, { "WEIGHT", "weight" })
+	{ "POOL", "pool" }, { "ADDRESS", "address" }, { "WEIGHT", "weight" },
+	{ "STATE", "state" }, { "HEALTH", "health" }, { "SCORE", "score" },
+	{ "SHARE", "share", C_PERCENT }, { "LAST ERROR", "error" })
+
+static void print_probe(json_t *p)
+{
+	json_t *v;
+
+	printf("%-12s %s %s every %lld ms: %s", "probe",
+	       json_string_value(json_object_get(p, "kind")),
+	       json_string_value(json_object_get(p, "target")),
+	       (long long)json_integer_value(json_object_get(p, "interval_ms")),
+	       json_is_true(json_object_get(p, "health")) ?
+	       json_string_value(json_object_get(p, "state")) : "metrics only");
+	if (!json_object_get(p, "last_ok")) {
+		printf(", no result yet\n");
+		return;
+	}
+	printf(", last %s %lld ms ago", json_is_true(json_object_get(p, "last_ok")) ?
+	       "ok" : "failed",
+	       (long long)json_integer_value(json_object_get(p, "last_age_ms")));
+	if ((v = json_object_get(p, "last_value")))
+		printf(" (%.4g)", json_number_value(v));
+	if ((v = json_object_get(p, "last_error")))
+		printf(": %s", json_string_value(v));
+	putchar('\n');
+}
+
+void print_server(json_t *d)
+{
+	static const struct col cols[] = {
+		{ "pool", "pool" }, { "address", "address" },
+		{ "weight", "weight" }, { "state", "state" },
+		{ "health", "health" }, { "initial", "initial" },
+		{ "usable", "usable" }, { "score", "score" },
+		{ "share", "share", C_PERCENT },
+		{ "cpu", "metrics.cpu", C_METRIC },
+		{ "response ms", "metrics.response_ms", C_METRIC },
+		{ "latency ms", "metrics.latency_ms", C_METRIC },
+		{ "last error", "error" },
+	};
+	json_t *p;
+	size_t i;
+
+	record(d, cols, ARRAY_SIZE(cols));
+	json_array_foreach(json_object_get(d, "probes"), i, p)
+		print_probe(p);
+}
 
 TABLE(print_progs,
 	{ "DEV", "dev" }, { "IFINDEX", "ifindex" }, { "MODE", "mode" },

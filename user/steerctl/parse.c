@@ -16,7 +16,7 @@
 #include "conf.h"
 #include "steerctl.h"
 
-#define KW_WORDS_MAX	32
+#define KW_WORDS_MAX	64
 
 static void join(char *buf, size_t len, const char *const *names, int n,
 		 const char *prefix)
@@ -90,6 +90,24 @@ static int to_number(const char *where, const struct kw *kw, const char *t,
 	return 0;
 }
 
+static int to_real(const char *where, const struct kw *kw, const char *t,
+		   json_t **v)
+{
+	size_t digits = strspn(t, "0123456789");
+	double d;
+	char *end;
+
+	/* plain decimals: no sign, exponent, hex, inf or nan */
+	if (!digits || (t[digits] && (t[digits] != '.' || !t[digits + 1] ||
+		       strspn(t + digits + 1, "0123456789") !=
+		       strlen(t + digits + 1))))
+		return usage_err("%s: %s '%s' is not a decimal number (like 0.25)",
+				 where, kw->word, t);
+	d = strtod(t, &end);
+	*v = json_real(d);
+	return 0;
+}
+
 /* The JSON value of one word, or a usage error. */
 static int to_value(const char *where, const struct kw *kw, const char *t,
 		    json_t **v)
@@ -103,6 +121,18 @@ static int to_value(const char *where, const struct kw *kw, const char *t,
 	switch (kw->type) {
 	case T_NUM:
 		return to_number(where, kw, t, v);
+	case T_REAL:
+		return to_real(where, kw, t, v);
+	case T_BOOL: {
+		static const char *const yn[] = { "yes", "no" };
+
+		snprintf(what, sizeof(what), "%s %s", where, kw->word);
+		i = match_word(what, "value", t, yn, 2);
+		if (i < 0)
+			return i;
+		*v = json_boolean(i == 0);
+		return 0;
+	}
 	case T_DNAME:
 	case T_MAILBOX:
 		if (check_name(where, kw, t))

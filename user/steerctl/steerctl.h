@@ -31,6 +31,8 @@ enum kw_type {
 	T_ADDR,		/* an IPv4 or IPv6 address */
 	T_NUM,		/* a decimal 0..4294967295; steerd checks the range */
 	T_CHOICE,	/* one of choices[], prefix matched */
+	T_REAL,		/* a decimal fraction: 0.25, 3 */
+	T_BOOL,		/* yes|no */
 };
 
 #define KW_REQ		(1U << 0)	/* must be given */
@@ -110,6 +112,7 @@ void print_pool(json_t *d);
 void print_names(json_t *d);
 void print_name(json_t *d);
 void print_servers(json_t *d);
+void print_server(json_t *d);
 void print_stats(json_t *d);
 void print_progs(json_t *d);
 

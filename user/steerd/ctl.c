@@ -49,6 +49,15 @@ static int valid_key(const char *k)
 static int to_setting(config_setting_t *parent, const char *name, json_t *v,
 		      char *err);
 
+static bool is_probe_none(json_t *v)
+{
+	json_t *p = json_array_get(v, 0);
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+
+	return json_array_size(v) == 1 && json_object_size(p) == 1 && kind &&
+	       !strcmp(kind, "none");
+}
+
 static int members_to_group(config_setting_t *g, json_t *obj, char *err,
 			    const char *skip)
 {
@@ -67,6 +76,13 @@ static int members_to_group(config_setting_t *g, json_t *obj, char *err,
 		old = config_setting_get_member(g, k);
 		if (old)
 			config_setting_remove(g, k);
+		/* probes: [{"kind": "none"}] (steerctl's "probe none")
+		 * clears the list */
+		if (!strcmp(k, "probes") && is_probe_none(v)) {
+			if (!config_setting_add(g, k, CONFIG_TYPE_LIST))
+				return -1;
+			continue;
+		}
 		if (to_setting(g, k, v, err))
 			return -1;
 	}
@@ -105,12 +121,14 @@ static int to_setting(config_setting_t *parent, const char *name, json_t *v,
 		s = config_setting_add(parent, name, CONFIG_TYPE_GROUP);
 		return s ? members_to_group(s, v, err, NULL) : -1;
 	case JSON_ARRAY: {
-		int strings = 1;
+		json_t *first = json_array_get(v, 0);
+		int same = first && (json_is_string(first) || json_is_integer(first));
 
 		json_array_foreach(v, i, e)
-			strings &= json_is_string(e);
-		/* arrays of scalars for string lists, lists otherwise */
-		s = config_setting_add(parent, name, strings && json_array_size(v) ?
+			same &= json_typeof(e) == json_typeof(first);
+		/* libconfig arrays for lists of strings or of integers (ns,
+		 * expect), lists otherwise (servers, probes) */
+		s = config_setting_add(parent, name, same ?
 				       CONFIG_TYPE_ARRAY : CONFIG_TYPE_LIST);
 		if (!s)
 			return -1;
@@ -180,14 +198,108 @@ static json_t *zone_json(struct steerd *d, int zi)
 	return j;
 }
 
-static json_t *server_json(const struct ps_pool_conf *p,
-			   const struct ps_server_conf *s)
+/* Share of server si in pool pi's installed table: the fraction of slots
+ * that answer it first (what most clients use). */
+static double server_share(struct steerd *d, int pi, int si)
 {
+	const struct ps_sel *sel = &d->img.sels[pi];
+	const struct ps_addr *a = &d->conf.pools[pi].servers[si].addr;
+	bool v4 = a->family == AF_INET;
+	int n = 0;
+
+	if (!(v4 ? sel->a4 : sel->a6) ||
+	    sel->flags & (v4 ? PS_SEL_SERVFAIL4 : PS_SEL_SERVFAIL6))
+		return 0;
+	for (int i = 0; i < PS_SEL_SLOTS; i++) {
+		int k = v4 ? sel->slot4[i][0] : sel->slot6[i][0];
+
+		if (k >= PS_POOL_SERVERS_MAX)
+			continue;
+		n += v4 ? !memcmp(&sel->addr4[k], &a->v4, 4) :
+			  !memcmp(sel->addr6[k], &a->v6, 16);
+	}
+	return (double)n / PS_SEL_SLOTS;
+}
+
+static json_t *metric_json(const struct ps_ewma *e)
+{
+	return e->seen ? json_pack("{s:f, s:f}", "last", e->last, "smooth",
+				   e->smooth) : json_null();
+}
+
+static json_t *server_json(struct steerd *d, int pi, int si)
+{
+	static const char *const units[PS_M_MAX] = { "cpu", "response_ms",
+		"latency_ms", "traffic_pps" };
+	const struct ps_pool_conf *p = &d->conf.pools[pi];
+	const struct ps_server_conf *s = &p->servers[si];
+	const struct ps_srv_state *st = &d->rt[pi].srv[si];
+	json_t *m = json_object(), *j;
 	char a[INET6_ADDRSTRLEN];
 
-	return json_pack("{s:s, s:s, s:I}", "pool", p->name, "address",
-			 ps_addr_str(&s->addr, a, sizeof(a)),
-			 "weight", (json_int_t)s->weight);
+	for (int k = 0; k < PS_M_MAX; k++)
+		json_object_set_new(m, units[k], metric_json(&st->m[k]));
+	j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:b, s:f, s:f, s:o, s:s, s:o}",
+		      "pool", p->name,
+		      "address", ps_addr_str(&s->addr, a, sizeof(a)),
+		      "weight", (json_int_t)s->weight,
+		      "state", ps_admin_name[st->admin],
+		      "health", ps_health_name[st->health],
+		      "initial", ps_health_name[st->initial],
+		      "usable", ps_srv_usable(st),
+		      "score", st->score,
+		      "share", server_share(d, pi, si),
+		      "metrics", m,
+		      "error", st->error,
+		      "probes", probes_json(d, pi, si));
+	return j;
+}
+
+static const char *const fallback_name[3] = { "all", "servfail", "backup" };
+
+static json_t *scoring_json(const struct ps_scoring *sc)
+{
+	static const char *const refs[PS_M_MAX] = { "cpu_ref",
+		"response_ref_ms", "latency_ref_ms", "traffic_ref" };
+	json_t *j = json_pack("{s:f}", "ewma", sc->alpha);
+
+	for (int m = 0; m < PS_M_MAX; m++) {
+		json_object_set_new(j, ps_metric_name[m], json_real(sc->weight[m]));
+		json_object_set_new(j, refs[m], json_real(sc->ref[m]));
+	}
+	return j;
+}
+
+/* What the installed table does per family: "servers" (answers from this
+ * pool), "backup" (the backup pool's), "servfail", "nodata" (no server
+ * of that family). */
+static json_t *serving_json(struct steerd *d, int pi)
+{
+	const struct ps_pool_conf *p = &d->conf.pools[pi];
+	const struct ps_sel *sel = &d->img.sels[pi];
+	const char *what[2];
+
+	for (int f = 0; f < 2; f++) {
+		int fam = f ? AF_INET6 : AF_INET, n = 0, up = 0;
+
+		for (int i = 0; i < p->nservers; i++)
+			if (p->servers[i].addr.family == fam) {
+				n++;
+				up += ps_srv_usable(&d->rt[pi].srv[i]) &&
+				      p->servers[i].weight > 0;
+			}
+		if (sel->flags & (f ? PS_SEL_SERVFAIL6 : PS_SEL_SERVFAIL4))
+			what[f] = "servfail";
+		else if (!(f ? sel->a6 : sel->a4))
+			what[f] = "nodata";
+		else if (n && !up && p->fallback == PS_FB_POOL)
+			what[f] = "backup";
+		else if (n && !up)
+			what[f] = "all (none usable)";
+		else
+			what[f] = "servers";
+	}
+	return json_pack("{s:s, s:s}", "ipv4", what[0], "ipv6", what[1]);
 }
 
 static json_t *pool_json(struct steerd *d, int pi)
@@ -197,7 +309,7 @@ static json_t *pool_json(struct steerd *d, int pi)
 	json_t *j;
 
 	for (int i = 0; i < p->nservers; i++) {
-		json_t *s = server_json(p, &p->servers[i]);
+		json_t *s = server_json(d, pi, i);
 
 		json_object_del(s, "pool");
 		json_array_append_new(servers, s);
@@ -205,12 +317,19 @@ static json_t *pool_json(struct steerd *d, int pi)
 	for (int i = 0; i < d->conf.nnames; i++)
 		if (d->conf.names[i].pool == pi)
 			json_array_append_new(names, dname_json(&d->conf.names[i].name));
-	j = json_pack("{s:s, s:i, s:s, s:i, s:i, s:I, s:o, s:o, s:s}",
+	j = json_pack("{s:s, s:i, s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:I, s:o, s:o, s:s}",
 		      "name", p->name, "answers", p->answers,
+		      "policy", ps_policy_name[p->policy],
 		      "select", p->mode == PS_SEL_HASH ? "hash" : "random",
+		      "fallback", fallback_name[p->fallback],
+		      "threshold", p->threshold, "margin", p->margin,
 		      "hash_prefix4", p->prefix4, "hash_prefix6", p->prefix6,
 		      "ttl", (json_int_t)p->ttl, "servers", servers,
 		      "names", names, "source", source(d, PS_POOLS, p->name));
+	if (p->fallback == PS_FB_POOL)
+		json_object_set_new(j, "backup", json_string(p->backup));
+	json_object_set_new(j, "scoring", scoring_json(&p->scoring));
+	json_object_set_new(j, "serving", serving_json(d, pi));
 	return j;
 }
 
@@ -313,7 +432,8 @@ static int edit_set(struct steerd *d, config_setting_t *root, json_t *args,
 		    char *err, enum ps_kind k)
 {
 	const char *name = arg_str(args, "name", err);
-	config_setting_t *g, *soa;
+	config_setting_t *g, *grp;
+	const char *sub;
 	json_t *s;
 
 	if (!name)
@@ -327,14 +447,22 @@ static int edit_set(struct steerd *d, config_setting_t *root, json_t *args,
 		snprintf(err, ERRLEN, "change servers with server add/set/del");
 		return -1;
 	}
-	/* soa fields are merged, not replaced as a group */
-	s = json_object_get(args, "soa");
-	if (k == PS_ZONES && json_is_object(s) &&
-	    (soa = config_setting_get_member(g, "soa")) &&
-	    config_setting_type(soa) == CONFIG_TYPE_GROUP) {
-		if (members_to_group(soa, s, err, NULL))
+	/* policy and its older name select: the one given wins */
+	if (k == PS_POOLS && json_object_get(args, "policy") &&
+	    config_setting_get_member(g, "select"))
+		config_setting_remove(g, "select");
+	if (k == PS_POOLS && json_object_get(args, "select") &&
+	    config_setting_get_member(g, "policy"))
+		config_setting_remove(g, "policy");
+	/* a zone's soa and a pool's scoring are merged, not replaced as a
+	 * group */
+	sub = k == PS_ZONES ? "soa" : k == PS_POOLS ? "scoring" : NULL;
+	s = sub ? json_object_get(args, sub) : NULL;
+	if (json_is_object(s) && (grp = config_setting_get_member(g, sub)) &&
+	    config_setting_type(grp) == CONFIG_TYPE_GROUP) {
+		if (members_to_group(grp, s, err, NULL))
 			return -1;
-		json_object_del(args, "soa");
+		json_object_del(args, sub);
 	}
 	return members_to_group(g, args, err, "name");
 }
@@ -533,8 +661,8 @@ static int server_add(struct steerd *d, json_t *a, json_t **o, char *e)
 
 static int server_set(struct steerd *d, json_t *a, json_t **o, char *e)
 {
-	if (!json_object_get(a, "weight")) {
-		snprintf(e, ERRLEN, "nothing to set: give 'weight'");
+	if (json_object_size(a) <= 2) {
+		snprintf(e, ERRLEN, "nothing to set: give weight, state, initial or probes");
 		return -1;
 	}
 	return server_change(d, a, e, server_set_edit);
@@ -641,9 +769,36 @@ static int server_list(struct steerd *d, json_t *a, json_t **o, char *e)
 		if (pool && i != pi)
 			continue;
 		for (int j = 0; j < p->nservers; j++)
-			json_array_append_new(*o, server_json(p, &p->servers[j]));
+			json_array_append_new(*o, server_json(d, i, j));
 	}
 	return 0;
+}
+
+static int server_show(struct steerd *d, json_t *a, json_t **o, char *e)
+{
+	const char *pool = arg_str(a, "pool", e);
+	const char *addr = pool ? arg_str(a, "address", e) : NULL;
+	int pi = pool ? ps_conf_find_pool(&d->conf, pool) : -1;
+	struct ps_addr want;
+
+	if (!addr)
+		return -1;
+	if (pi < 0) {
+		snprintf(e, ERRLEN, "no pool '%s'", pool);
+		return -1;
+	}
+	if (ps_addr_parse(&want, addr)) {
+		snprintf(e, ERRLEN, "'%s' is not an IPv4 or IPv6 address", addr);
+		return -1;
+	}
+	for (int j = 0; j < d->conf.pools[pi].nservers; j++)
+		if (!memcmp(&d->conf.pools[pi].servers[j].addr, &want,
+			    sizeof(want))) {
+			*o = server_json(d, pi, j);
+			return 0;
+		}
+	snprintf(e, ERRLEN, "no server %s in pool '%s'", addr, pool);
+	return -1;
 }
 
 static int stats_show(struct steerd *d, json_t *a, json_t **o, char *e)
@@ -724,7 +879,8 @@ static const struct {
 	{ "name.list", name_list }, { "name.show", name_show },
 	{ "name.add", name_add, 1 }, { "name.set", name_set, 1 },
 	{ "name.del", name_del, 1 },
-	{ "server.list", server_list }, { "server.add", server_add, 1 },
+	{ "server.list", server_list }, { "server.show", server_show },
+	{ "server.add", server_add, 1 },
 	{ "server.set", server_set, 1 }, { "server.del", server_del, 1 },
 	{ "stats.show", stats_show },
 	{ "prog.attach", prog_attach, 1 }, { "prog.detach", prog_detach, 1 },

@@ -42,6 +42,12 @@ struct probe {
 	uint64_t due;			/* ms, CLOCK_MONOTONIC */
 	int heap;			/* position in the heap, -1 if none */
 	struct ps_hyst hyst;
+	/* the last result, for steerctl server show */
+	bool done, last_ok;
+	int last_metric;
+	double last_value;
+	uint64_t last_at;
+	char last_error[112];
 };
 
 /* a socket libcurl asked us to watch */
@@ -392,6 +398,12 @@ static void probe_done(struct prober *pr, struct probe *p, CURLcode res)
 	bool ok;
 
 	ok = judge(p, res, &metric, &value, err, sizeof(err));
+	p->done = true;
+	p->last_ok = ok;
+	p->last_metric = ok ? metric : -1;
+	p->last_value = value;
+	p->last_at = now_ms();
+	snprintf(p->last_error, sizeof(p->last_error), "%s", ok ? "" : err);
 	if (!ok)
 		snprintf(st->error, sizeof(st->error), "%s: %.100s",
 			 ps_probe_kind_name[p->conf.kind], err);
@@ -606,6 +618,49 @@ void probes_reconfigure(struct steerd *d)
 	free(old);
 	pr->all = all;
 	pr->n = n;
+}
+
+json_t *probes_json(struct steerd *d, int pool, int server)
+{
+	struct prober *pr = d->prober;
+	json_t *arr = json_array();
+	uint64_t now = now_ms();
+
+	for (int i = 0; pr && i < pr->n; i++) {
+		const struct probe *p = pr->all[i];
+		json_t *j;
+
+		if (p->pool != pool || p->server != server)
+			continue;
+		char target[sizeof(p->url)];
+
+		if (p->conf.kind == PS_PROBE_TCP)	/* "http://A:P/" -> "A:P" */
+			snprintf(target, sizeof(target), "%.*s",
+				 (int)strlen(p->url) - 8, p->url + 7);
+		else
+			snprintf(target, sizeof(target), "%s", p->url);
+		j = json_pack("{s:s, s:s, s:i, s:i, s:b, s:s, s:i, s:i}",
+			      "kind", ps_probe_kind_name[p->conf.kind],
+			      "target", target,
+			      "interval_ms", p->conf.interval_ms,
+			      "timeout_ms", p->conf.timeout_ms,
+			      "health", p->conf.health,
+			      "state", ps_health_name[p->hyst.state],
+			      "ok_in_row", p->hyst.ok, "failed_in_row", p->hyst.bad);
+		if (p->done) {
+			json_object_set_new(j, "last_ok", json_boolean(p->last_ok));
+			json_object_set_new(j, "last_age_ms",
+					    json_integer(now - p->last_at));
+			if (p->last_metric >= 0)
+				json_object_set_new(j, "last_value",
+						    json_real(p->last_value));
+			if (!p->last_ok)
+				json_object_set_new(j, "last_error",
+						    json_string(p->last_error));
+		}
+		json_array_append_new(arr, j);
+	}
+	return arr;
 }
 
 int probes_timeout(struct steerd *d)

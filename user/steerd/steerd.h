@@ -8,6 +8,7 @@
 #include <time.h>
 #include <sys/socket.h>
 #include <libconfig.h>
+#include <jansson.h>
 
 #include "conf.h"
 #include "build.h"
@@ -120,6 +121,9 @@ void probes_reconfigure(struct steerd *d);
 int probes_timeout(struct steerd *d);
 /* Start what is due, rebuild tables that changed. */
 void probes_run(struct steerd *d);
+/* The probes of one server and their last results, for the control
+ * socket. */
+json_t *probes_json(struct steerd *d, int pool, int server);
 
 /* ctl.c */
 int ctl_open(struct steerd *d, char *err, size_t errlen);
