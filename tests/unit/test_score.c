@@ -451,7 +451,7 @@ static void t_probe_conf(void)
 	CHECK_EQ(conf.pools[0].servers[0].nprobes, 2);
 	p = &conf.pools[0].servers[0].probes[0];
 	CHECK(!strcmp(p->url, "http://198.18.1.1:8080/health"), "url %s", p->url);
-	CHECK(p->interval_ms == 500 && p->timeout_ms == 500 && p->jitter_ms == 50 &&
+	CHECK(p->interval_ms == 500 && p->timeout_ms == 250 && p->jitter_ms == 50 &&
 	      p->rise == 2 && p->fall == 3 && p->health && p->nexpect == 2,
 	      "defaults: timeout %d jitter %d", p->timeout_ms, p->jitter_ms);
 	p = &conf.pools[0].servers[1].probes[0];

@@ -666,8 +666,10 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 	if (get_int(p, g, "interval", &v, 100, 3600000, 1000, false, where))
 		return -1;
 	pr->interval_ms = v;
+	/* half an interval by default: a dead server's failures then come
+	 * in within fall x interval + one interval, even when it times out */
 	if (get_int(p, g, "timeout", &v, 10, pr->interval_ms,
-		    pr->interval_ms < 1000 ? pr->interval_ms : 1000, false, where))
+		    pr->interval_ms / 2 < 2000 ? pr->interval_ms / 2 : 2000, false, where))
 		return -1;
 	pr->timeout_ms = v;
 	if (get_int(p, g, "jitter", &v, 0, pr->interval_ms / 2,

@@ -40,6 +40,7 @@ struct probe {
 	bool running;
 	bool too_big;
 	uint64_t due;			/* ms, CLOCK_MONOTONIC */
+	uint64_t grid;			/* this run's place without jitter */
 	int heap;			/* position in the heap, -1 if none */
 	struct ps_hyst hyst;
 	/* the last result, for steerctl server show */
@@ -54,6 +55,7 @@ struct probe {
 struct csock {
 	struct watch w;
 	struct prober *pr;
+	struct csock *next_dead;
 };
 
 struct prober {
@@ -64,6 +66,9 @@ struct prober {
 	struct probe **heap;		/* due times, earliest first */
 	int nheap;
 	int64_t curl_due;		/* ms; -1: no libcurl timeout */
+	/* sockets libcurl is done with: an event for one may still be in
+	 * the loop's current batch, so they are freed after it */
+	struct csock *dead;
 	bool dirty[PS_MAX_POOLS];	/* tables to rebuild */
 	bool urgent;			/* a health change: rebuild now */
 	uint64_t last_tables;
@@ -136,12 +141,22 @@ static void heap_remove(struct prober *pr, struct probe *p)
 	p->heap = -1;
 }
 
-/* next run: interval, shifted by up to +/- jitter */
-static void schedule(struct prober *pr, struct probe *p, uint64_t from)
+/*
+ * Next run: on a grid of one interval from the probe's first run, each
+ * run shifted by up to +/- jitter off the grid -- so jitter and slow
+ * replies never add up, and a dead server has failed `fall` probes
+ * within fall x interval + jitter + timeout of dying.
+ */
+static void schedule(struct prober *pr, struct probe *p, uint64_t now)
 {
 	int j = p->conf.jitter_ms;
 
-	p->due = from + p->conf.interval_ms + (j ? rand() % (2 * j + 1) - j : 0);
+	p->grid += p->conf.interval_ms;
+	if (p->grid + p->conf.interval_ms < now)	/* fell behind: restart */
+		p->grid = now;
+	p->due = p->grid + (j ? rand() % (2 * j + 1) - j : 0);
+	if (p->due < now)
+		p->due = now;
 	heap_push(pr, p);
 }
 
@@ -149,9 +164,14 @@ static void schedule(struct prober *pr, struct probe *p, uint64_t from)
 
 static void check_done(struct prober *pr);
 
+static void csock_gone(struct steerd *d, struct watch *w, uint32_t events)
+{
+}
+
 static void csock_ready(struct steerd *d, struct watch *w, uint32_t events)
 {
 	struct csock *cs = (struct csock *)w;
+	struct prober *pr = cs->pr;	/* cs may be gone after the action */
 	int flags = 0, running;
 
 	if (events & EPOLLIN)
@@ -160,8 +180,8 @@ static void csock_ready(struct steerd *d, struct watch *w, uint32_t events)
 		flags |= CURL_CSELECT_OUT;
 	if (events & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(cs->pr->multi, w->fd, flags, &running);
-	check_done(cs->pr);
+	curl_multi_socket_action(pr->multi, w->fd, flags, &running);
+	check_done(pr);
 }
 
 static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp,
@@ -177,7 +197,9 @@ static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp,
 			/* libcurl closes the socket itself */
 			epoll_ctl(pr->d->epfd, EPOLL_CTL_DEL, s, NULL);
 			curl_multi_assign(pr->multi, s, NULL);
-			free(cs);
+			cs->w.fn = csock_gone;
+			cs->next_dead = pr->dead;
+			pr->dead = cs;
 		}
 		return 0;
 	}
@@ -476,6 +498,16 @@ static void update_tables(struct prober *pr)
 
 /* ---- the engine ------------------------------------------------------------ */
 
+static void free_dead(struct prober *pr)
+{
+	while (pr->dead) {
+		struct csock *cs = pr->dead;
+
+		pr->dead = cs->next_dead;
+		free(cs);
+	}
+}
+
 static void probe_free(struct prober *pr, struct probe *p)
 {
 	heap_remove(pr, p);
@@ -523,6 +555,7 @@ void probes_fini(struct steerd *d)
 	free(pr->all);
 	free(pr->heap);
 	curl_multi_cleanup(pr->multi);
+	free_dead(pr);
 	curl_global_cleanup();
 	free(pr);
 	d->prober = NULL;
@@ -602,7 +635,9 @@ void probes_reconfigure(struct steerd *d)
 						free(p);
 						continue;
 					}
-					p->due = now + rand() % (p->conf.interval_ms + 1);
+					/* spread over the first interval */
+					p->grid = p->due = now +
+						rand() % (p->conf.interval_ms + 1);
 				}
 				p->pool = i;
 				p->server = j;
@@ -696,6 +731,7 @@ void probes_run(struct steerd *d)
 
 	if (!pr)
 		return;
+	free_dead(pr);
 	if (pr->curl_due >= 0 && (uint64_t)pr->curl_due <= now) {
 		pr->curl_due = -1;
 		curl_multi_socket_action(pr->multi, CURL_SOCKET_TIMEOUT, 0, &running);
