@@ -1,16 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# make demo: a PoP and a client in network namespaces.  steerd loads a
-# config and attaches the XDP program; the client's queries are answered
-# in the PoP's NIC driver (UDP) and by steerd (TCP); steerctl changes a
-# pool live; steerd is killed and restarted while a query loop runs, and
-# not one query goes unanswered.  Everything is removed at the end.
+# make demo: a PoP, a client and two origins in network namespaces.
+# steerd loads a config and attaches the XDP program; the client's queries
+# are answered in the PoP's NIC driver (UDP) and by steerd (TCP); steerctl
+# changes a pool live; steerd probes the origins and the answers follow
+# their load and health; steerd is killed and restarted while a query loop
+# runs, and not one query goes unanswered.  Everything is removed at the
+# end.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$TOP/build}
 ID=$$
 POP=psdemo-$ID-pop
 CLI=psdemo-$ID-cli
+ORG=psdemo-$ID-org
+ORIGIN_PIDS=()
 DIR=/run/popsteer-demo/$ID
 STEERD_PID=
 LOOP_PID=
@@ -40,6 +44,8 @@ start_steerd() {	# start_steerd LOG
 cleanup() {
 	[ -n "$LOOP_PID" ] && kill "$LOOP_PID" 2>/dev/null
 	[ -n "$STEERD_PID" ] && kill "$STEERD_PID" 2>/dev/null && wait "$STEERD_PID" 2>/dev/null
+	for p in "${ORIGIN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	ip netns del "$ORG" 2>/dev/null
 	ip netns del "$POP" 2>/dev/null
 	ip netns del "$CLI" 2>/dev/null
 	umount "$DIR/bpffs" 2>/dev/null
@@ -79,11 +85,16 @@ zones = ( { name = "shop.example";
 pools = (
   { name = "shop-origins"; answers = 1; ttl = 20;
     servers = ( { address = "198.18.10.1"; }, { address = "2001:2:10::1"; } ); },
+  { name = "api-origins"; policy = "lowest"; ttl = 5;
+    probes = ( { kind = "http"; url = "http://{address}/health"; interval = 500; },
+               { kind = "load"; interval = 500; } );
+    servers = ( { address = "198.18.30.1"; }, { address = "198.18.30.2"; } ); },
   { name = "pops"; answers = 2; select = "hash"; ttl = 60;
     servers = ( { address = "198.18.20.1"; }, { address = "198.18.20.2"; },
                 { address = "198.18.20.3"; } ); }
 );
 names = ( { name = "www.shop.example"; pool = "shop-origins"; },
+          { name = "api.shop.example"; pool = "api-origins"; },
           { name = "static.shop.example"; pool = "pops"; } );
 CONF
 show <"$DIR/steerd.conf"
@@ -107,7 +118,42 @@ ctl pool show shop-origins
 q @198.18.0.1 www.shop.example A
 q +tcp @198.18.0.1 www.shop.example A
 
-step "6. A query loop runs while steerd is killed (-9) and restarted: count the unanswered"
+step "6. Load-driven answers: api.shop.example -> the least-loaded of two origins steerd probes"
+# two origins (the test origin server, whose CPU load and health the demo
+# sets) behind the PoP, probed over HTTP (/health) and for load (/load)
+ip netns add "$ORG"
+ip -n "$ORG" link set lo up
+ip link add veth-org netns "$POP" type veth peer name veth-o netns "$ORG"
+ip -n "$POP" addr add 198.18.30.254/24 dev veth-org
+ip -n "$ORG" addr add 198.18.30.1/24 dev veth-o
+ip -n "$ORG" addr add 198.18.30.2/24 dev veth-o
+ip -n "$POP" link set veth-org up
+ip -n "$ORG" link set veth-o up
+origin() {	# origin N CPU
+	printf 'cpu=%s\nkeepalive=1\n' "$2" >"$DIR/o$1.state"
+	ip netns exec "$ORG" "$OUT/tests/ps-origin" -s "$DIR/o$1.state" \
+		-l "198.18.30.$1:80" -l "198.18.30.$1:9100" 2>/dev/null &
+	ORIGIN_PIDS[$1]=$!
+}
+origin 1 0.70
+origin 2 0.20
+echo "    origin 198.18.30.1 at 70 % CPU, 198.18.30.2 at 20 %"
+sleep 2
+ctl server list pool api-origins
+q @198.18.0.1 api.shop.example A
+echo "    the loads swap: 198.18.30.1 at 10 %, 198.18.30.2 at 90 %"
+printf 'cpu=0.10\nkeepalive=1\n' >"$DIR/o1.state"
+printf 'cpu=0.90\nkeepalive=1\n' >"$DIR/o2.state"
+sleep 2.5
+q @198.18.0.1 api.shop.example A
+echo "    198.18.30.1 dies (its server process is killed)"
+kill "${ORIGIN_PIDS[1]}"; wait "${ORIGIN_PIDS[1]}" 2>/dev/null || true
+sleep 2.5
+grep "198.18.30.1 down" "$DIR/steerd.log" | show
+q @198.18.0.1 api.shop.example A
+ctl server show api-origins 198.18.30.1
+
+step "7. A query loop runs while steerd is killed (-9) and restarted: count the unanswered"
 for _ in $(seq 20000); do echo "www.shop.example A"; done >"$DIR/queries"
 ip netns exec "$CLI" dig +norec +tries=1 +time=1 @198.18.0.1 +short -f "$DIR/queries" >"$DIR/answers" 2>&1 &
 LOOP_PID=$!
@@ -122,7 +168,7 @@ wait "$LOOP_PID" || true
 LOOP_PID=
 echo "    $(wc -l <"$DIR/queries") queries, $(grep -c '^198\.18\.10\.2$' "$DIR/answers") answered with the new origin, $(grep -c 'timed out\|error' "$DIR/answers") unanswered"
 
-step "7. The runtime change survived the restart; the program's per-CPU counters"
+step "8. The runtime change survived the restart; the program's per-CPU counters"
 ctl server list pool shop-origins
 ctl stats show
 

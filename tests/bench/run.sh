@@ -15,6 +15,9 @@
 #       - knotd in XDP mode, then knotd with UDP sockets, same names;
 #     then kxdpgun (knot-dnsutils), a second generator, against popsteer
 #     and Knot XDP.
+#  3. bench_herd: the thundering herd, simulated with the real policies
+#     (tests/bench/herd.c); tests/bench/probes.sh: failover times and the
+#     CPU of probing 1 000 servers every second.
 #
 # Knobs (environment): BENCH_SECS (seconds per server, default 4),
 # BENCH_MAX_FRAMES (frames per generator run at most, default 40000000),
@@ -97,7 +100,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 for b in bench/bench_testrun bench/bench_trafficgen bench/echo.bpf.o \
-	 bpf/xdp_pass.bpf.o steerd; do
+	 bench/bench_herd tests/ps-origin bpf/xdp_pass.bpf.o steerd; do
 	if [ ! -e "$OUT/$b" ]; then
 		log "bench: $OUT/$b missing (make)"
 		exit 1
@@ -384,6 +387,24 @@ if [ -n "${FIG[popsteer_answers_pps]:-}" ] && [ -n "${FIG[knot_xdp_answers_pps]:
 else
 	missing popsteer_vs_knot_xdp_ratio "a figure it needs is missing"
 fi
+
+# ---- 3. load-driven steering -------------------------------------------------
+
+log "== herd simulation (1 000 resolvers, 10 servers, TTL 20 s, probes every 1 s)"
+out=$(timeout 120 "$OUT/bench/bench_herd" 2> >(sed 's/^/   /' >&2))
+[ -n "$out" ] && printf '%s\n' "$out"
+for f in herd_imbalance_lowest herd_imbalance_weighted; do
+	grep -q "^$f: " <<<"$out" || missing "$f" "bench_herd failed"
+done
+
+log "== probes: failover, 1 000 servers probed every second"
+# its own namespaces (psb-p-*); tear down ours first, they are done
+cleanup
+out=$(timeout 900 "$TOP/tests/bench/probes.sh")
+[ -n "$out" ] && printf '%s\n' "$out"
+for f in failover_ms_median failover_ms_max probe_cpu_pct_1000; do
+	grep -q "^$f: " <<<"$out" || missing "$f" "tests/bench/probes.sh failed"
+done
 
 # ---- summary ---------------------------------------------------------------
 

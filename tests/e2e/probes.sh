@@ -48,7 +48,7 @@ okill() {
 }
 
 for n in 1 2 3 4 5 6 7 8 9 10 11; do
-	oset $n status=200 body=ok cpu=0.10
+	oset $n status=200 body=ok cpu=0.10 keepalive=1
 	origin $n
 done
 
@@ -149,15 +149,15 @@ jq_state=$(sctl -j server show st 198.18.8.11 | jq -c '[.health, .usable, (.erro
 check_eq dead_server_state '["down",false,true]' "$jq_state"
 
 # ---- lowest follows the load ------------------------------------------------
-oset 1 status=200 body=ok cpu=0.80
-oset 2 status=200 body=ok cpu=0.20
-oset 3 status=200 body=ok cpu=0.50
+oset 1 status=200 body=ok cpu=0.80 keepalive=1
+oset 2 status=200 body=ok cpu=0.20 keepalive=1
+oset 3 status=200 body=ok cpu=0.50 keepalive=1
 wait_for 5000 answers dyn.cdn.example 198.18.8.2 && pass lowest_least_loaded ||
 	fail lowest_least_loaded "answered $(a_of dyn.cdn.example): $(sctl server list pool dyn)"
 q=$(for _ in $(seq 30); do a_of dyn.cdn.example; echo; done | sort -u | tr '\n' ' ')
 check_eq lowest_every_answer "198.18.8.2 " "$q"
-oset 2 status=200 body=ok cpu=0.95
-oset 1 status=200 body=ok cpu=0.05
+oset 2 status=200 body=ok cpu=0.95 keepalive=1
+oset 1 status=200 body=ok cpu=0.05 keepalive=1
 wait_for 5000 answers dyn.cdn.example 198.18.8.1 && pass lowest_moves_with_load ||
 	fail lowest_moves_with_load "answered $(a_of dyn.cdn.example): $(sctl server list pool dyn)"
 
@@ -181,9 +181,9 @@ run sctl server list pool dyn
 
 # ---- weighted: shares over 10 000 queries -------------------------------------
 # capacity weight x (1 - cpu): 100 x .5, 100 x 1, 200 x .5 = 50 : 100 : 100
-oset 4 status=200 body=ok cpu=0.50
-oset 5 status=200 body=ok cpu=0.00
-oset 6 status=200 body=ok cpu=0.50
+oset 4 status=200 body=ok cpu=0.50 keepalive=1
+oset 5 status=200 body=ok cpu=0.00 keepalive=1
+oset 6 status=200 body=ok cpu=0.50 keepalive=1
 shares_ok() {
 	sctl -j server list pool wt | jq -e 'map(.share) as $s |
 		($s[0] - 0.2 | fabs) < 0.015 and ($s[1] - 0.4 | fabs) < 0.015 and
@@ -205,9 +205,9 @@ echo "# weighted over $N queries: $c4 $c5 $c6 (expected 2000 4000 4000)"
 	pass weighted_shares_10000 || fail weighted_shares_10000 "$c4 $c5 $c6"
 
 # ---- failover: a killed server leaves the answers, comes back after rise ------
-oset 4 status=200 body=ok cpu=0.10
-oset 5 status=200 body=ok cpu=0.10
-oset 6 status=200 body=ok cpu=0.10
+oset 4 status=200 body=ok cpu=0.10 keepalive=1
+oset 5 status=200 body=ok cpu=0.10 keepalive=1
+oset 6 status=200 body=ok cpu=0.10 keepalive=1
 absent() {	# 40 answers without $1
 	! for _ in $(seq 10); do a_of wt.cdn.example; echo; done | grep -qx "$1"
 }
@@ -240,6 +240,13 @@ echo "# recovery: server restarted -> back in $took ms (rise $RISE x $INTERVAL m
 	pass back_after_rise || fail back_after_rise "$took ms: $(sctl server list pool wt)"
 # not logged per probe: each server's one state change ("up") and nothing since
 check_eq no_probe_chatter "1 1" "$(grep -c "198.18.8.4\b" "$E2E_DIR/steerd.log") $(grep -c "198.18.8.6\b" "$E2E_DIR/steerd.log")"
+
+# http and load probes keep their connections (keep-alive): many
+# requests, a connection each (and /stats' own)
+st4=$(ip netns exec "$ORG" curl -s --max-time 2 http://198.18.8.4/stats)
+echo "# origin 198.18.8.4: $st4"
+echo "$st4" | jq -e '.requests >= 20 and .connections <= 4' >/dev/null &&
+	pass probes_reuse_connections || fail probes_reuse_connections "$st4"
 
 # ---- administrative state ---------------------------------------------------------
 sctl server set wt 198.18.8.6 state drain >/dev/null

@@ -17,6 +17,9 @@
  *                             answer; garbage: 200 random bytes; slow: one
  *                             byte a second; huge: 1 GiB at full speed
  *   huge_s=30                 how long mode=huge streams before closing
+ *   keepalive=0               1: keep HTTP/1.1 connections open for more
+ *                             requests (unless the client says close);
+ *                             the file is read again before each one
  *   KEY@ADDR=VALUE            KEY only for connections to local address ADDR
  *                             (listening on 0.0.0.0 serves many addresses);
  *                             beats a plain KEY line wherever it is
@@ -83,6 +86,7 @@ struct conf {
 	char body[TEXT_MAX];
 	char load_body[TEXT_MAX];	/* "" = generated */
 	bool load_body_set;
+	bool keepalive;
 };
 
 /* one local address: the key of KEY@ADDR and of /stats "by_addr" */
@@ -111,6 +115,7 @@ struct conn {
 	char *out;
 	size_t outlen, outoff;
 	bool head;		/* HEAD: no body */
+	bool keep;		/* keep-alive: read the next request after this */
 	size_t inlen;
 	char in[REQ_MAX];
 };
@@ -248,6 +253,10 @@ static bool conf_set(struct conf *cf, const char *k, const char *v)
 			return false;
 		strcpy(cf->load_body, v);
 		cf->load_body_set = true;
+	} else if (!strcmp(k, "keepalive")) {
+		if (!parse_long(v, 0, 1, &l))
+			return false;
+		cf->keepalive = l;
 	} else if (!strcmp(k, "mode")) {
 		for (unsigned i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
 			if (!strcmp(v, mode_names[i])) {
@@ -413,6 +422,29 @@ static void conn_linger(struct conn *c)
 	conn_watch(c, EPOLLIN);
 }
 
+/* The response is out: the next request on a kept connection (with the
+ * state file as it is now), else close. */
+static void conn_next(struct conn *c)
+{
+	if (!c->keep) {
+		conn_linger(c);
+		return;
+	}
+	conf_load(&c->cf, &c->local);
+	if (c->cf.mode == M_REFUSE) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		conn_close(c);
+		return;
+	}
+	c->inlen = 0;
+	c->in[0] = '\0';
+	c->st = C_READ;
+	c->deadline = c->cf.mode == M_HANG ? 0 : now_ms() + READ_MS;
+	conn_watch(c, EPOLLIN);
+}
+
 /* Reads and drops what the client sends; false when it has gone. */
 static bool conn_drain(struct conn *c)
 {
@@ -468,8 +500,9 @@ static bool set_response(struct conn *c, int status, const char *type,
 
 	free(c->out);
 	n = asprintf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		     status, reason(status), type, blen, c->head ? "" : body);
+		     "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
+		     status, reason(status), type, blen,
+		     c->keep ? "keep-alive" : "close", c->head ? "" : body);
 	if (n < 0) {
 		c->out = NULL;
 		return false;
@@ -614,6 +647,9 @@ static void got_request(struct conn *c)
 		msg("%s: %.*s mode=%s", c->peer, (int)strcspn(c->in, "\r\n"), c->in,
 		    mode_names[c->cf.mode]);
 	c->head = !strncmp(c->in, "HEAD ", 5);
+	/* keep-alive for HTTP/1.1 normal replies the client did not close */
+	c->keep = c->cf.keepalive && (c->cf.mode == M_NORMAL || c->cf.mode == M_SLOW) &&
+		  strstr(c->in, " HTTP/1.1\r\n") && !strcasestr(c->in, "\nconnection: close");
 	if (sscanf(c->in, "%15s %31s", method, path) == 2 &&
 	    (!strcmp(method, "GET") || !strcmp(method, "HEAD")) &&
 	    (!strcmp(path, "/stats") || !strncmp(path, "/stats?", 7))) {
@@ -726,7 +762,7 @@ static void on_event(struct conn *c, uint32_t ev)
 		if (!conn_flush(c))
 			conn_close(c);
 		else if (c->outoff == c->outlen)
-			conn_linger(c);
+			conn_next(c);
 		break;
 	case C_HUGE:
 		huge_write(c);
@@ -746,7 +782,7 @@ static void on_deadline(struct conn *c, int64_t now)
 			break;
 		}
 		if (++c->outoff == c->outlen)
-			conn_linger(c);
+			conn_next(c);
 		else
 			c->deadline = now + SLOW_MS;
 		break;

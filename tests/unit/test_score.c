@@ -192,8 +192,12 @@ static void t_share_change(void)
 	double a[3] = { 1, 1, 2 }, b[3] = { 2, 2, 4 }, c[3] = { 1, 1, 0 };
 
 	CHECK(ps_share_change(3, a, b) < 1e-12, "same shares");
-	CHECK(fabs(ps_share_change(3, a, c) - 0.5) < 1e-12, "%g",
+	/* relative to each server's share: the third loses all of its */
+	CHECK(fabs(ps_share_change(3, a, c) - 1.0) < 1e-12, "%g",
 	      ps_share_change(3, a, c));
+	c[0] = 1.1;	/* 1:1 -> 1.1:1, the second loses 1/21 of its share */
+	CHECK(fabs(ps_share_change(2, a, c) - (0.5 - 1 / 2.1) / 0.5) < 1e-9, "%g",
+	      ps_share_change(2, a, c));
 }
 
 /* ---- tables ----------------------------------------------------------------------- */
@@ -404,7 +408,7 @@ static void t_fallback(void)
 	CHECK_EQ(first4(&img.sels[0], "198.18.9.9"), PS_SEL_SLOTS);
 	CHECK(!img.sels[0].flags && img.sels[0].a4 == 1, "backup answers");
 	rt[0].srv[0].health = PS_HEALTH_UP;
-	ps_image_pools(&img, &conf, rt);
+	ps_image_pools(&img, &conf, rt, NULL);
 	CHECK_EQ(first4(&img.sels[0], "198.18.1.1"), PS_SEL_SLOTS);
 	ps_image_free(&img);
 	rt_del(rt, conf.npools);
@@ -462,7 +466,10 @@ static void t_probe_conf(void)
 	      "load probe: %s, health %d", p->url, p->health);
 	CHECK_EQ(conf.pools[0].servers[2].nprobes, 1);
 	p = &conf.pools[0].servers[2].probes[0];
-	CHECK(p->kind == PS_PROBE_TCP && p->port == 22 && p->rise == 1, "own probe");
+	CHECK(p->kind == PS_PROBE_TCP && p->port == 22 && p->rise == 1 && !p->reuse,
+	      "own probe");
+	CHECK(conf.pools[0].servers[0].probes[0].reuse &&
+	      conf.pools[0].servers[0].probes[1].reuse, "http and load reuse");
 }
 
 static void t_probe_conf_errors(void)
@@ -482,6 +489,8 @@ static void t_probe_conf_errors(void)
 		{ "threshold = 2.0;", "out of range" },
 		{ "scoring = { cpu = -1.0; };", "out of range" },
 		{ "scoring = { disk = 1.0; };", "disk" },
+		{ "probes = ( { kind = \"tcp\"; reuse = true; } );", "reuse is for http" },
+		{ "probes = ( { kind = \"http\"; reuse = 1; } );", "reuse must be true or false" },
 	};
 	char text[2048], err[PS_ERR_MAX];
 	struct ps_conf c;

@@ -135,14 +135,25 @@ static int build_family(const struct ps_pool_conf *pool, struct ps_pool_rt *rt,
 		if (same)
 			memcpy(w, rt->last[fam], n * sizeof(*w));
 	}
+	if (pool->policy == PS_POL_LOWEST && usable > 0) {
+		*a = ps_sel_fill_order(slots, order, usable, pool->answers);
+	} else if (rt && rt->have_slots[fam] && rt->have_last[fam] &&
+		   !memcmp(w, rt->last[fam], n * sizeof(*w))) {
+		/* the same weights: the same table, without hashing it again */
+		*a = rt->a[fam];
+		memcpy(slots, rt->slots[fam], sizeof(rt->slots[fam]));
+	} else {
+		*a = ps_sel_fill(slots, n, w, id, pool->answers, pool->mode, seed);
+		if (rt) {
+			rt->a[fam] = *a;
+			memcpy(rt->slots[fam], slots, sizeof(rt->slots[fam]));
+			rt->have_slots[fam] = true;
+		}
+	}
 	if (rt) {
 		memcpy(rt->last[fam], w, n * sizeof(*w));
 		rt->have_last[fam] = true;
 	}
-	if (pool->policy == PS_POL_LOWEST && usable > 0)
-		*a = ps_sel_fill_order(slots, order, usable, pool->answers);
-	else
-		*a = ps_sel_fill(slots, n, w, id, pool->answers, pool->mode, seed);
 	return none;
 }
 
@@ -204,18 +215,26 @@ static void use_backup(struct ps_sel *sel, const struct ps_sel *backup,
 }
 
 void ps_image_pools(struct ps_image *img, const struct ps_conf *conf,
-		    struct ps_pool_rt *rt)
+		    struct ps_pool_rt *rt, const bool *only)
 {
-	int none[PS_MAX_POOLS];
+	int none[PS_MAX_POOLS], backup[PS_MAX_POOLS];
+	bool redo[PS_MAX_POOLS];
 
+	for (int i = 0; i < conf->npools; i++) {
+		backup[i] = conf->pools[i].fallback == PS_FB_POOL ?
+			    ps_conf_find_pool(conf, conf->pools[i].backup) : -1;
+		redo[i] = !only || only[i];
+	}
+	/* a pool may be answering its backup's table */
 	for (int i = 0; i < conf->npools; i++)
-		none[i] = ps_build_sel(&img->sels[i], &conf->pools[i],
-				       rt ? &rt[i] : NULL);
+		redo[i] |= backup[i] >= 0 && (!only || only[backup[i]]);
 	for (int i = 0; i < conf->npools; i++)
-		if (none[i] && conf->pools[i].fallback == PS_FB_POOL)
-			use_backup(&img->sels[i],
-				   &img->sels[ps_conf_find_pool(conf,
-					conf->pools[i].backup)], none[i]);
+		if (redo[i])
+			none[i] = ps_build_sel(&img->sels[i], &conf->pools[i],
+					       rt ? &rt[i] : NULL);
+	for (int i = 0; i < conf->npools; i++)
+		if (redo[i] && none[i] && backup[i] >= 0)
+			use_backup(&img->sels[i], &img->sels[backup[i]], none[i]);
 }
 
 static struct ps_image_name *add_name(struct ps_image *img,
@@ -313,7 +332,7 @@ int ps_image_build_rt(struct ps_image *img, const struct ps_conf *conf,
 	img->zones = calloc(conf->nzones ? conf->nzones : 1, sizeof(*img->zones));
 	if (!img->sels || !img->zones)
 		goto nomem;
-	ps_image_pools(img, conf, rt);
+	ps_image_pools(img, conf, rt, NULL);
 
 	for (int i = 0; i < conf->nzones; i++) {
 		const struct ps_zone_conf *z = &conf->zones[i];

@@ -33,6 +33,11 @@ struct ps_pool_rt {
 	int keep[2];
 	double last[2][PS_POOL_SERVERS_MAX];
 	bool have_last[2];
+	/* the slots built from last[]: reused while the weights stay the
+	 * same (a new model starts without them) */
+	bool have_slots[2];
+	uint8_t a[2];
+	uint8_t slots[2][PS_SEL_SLOTS][PS_ANSWERS_MAX];
 };
 
 /* rt: one per conf pool, or NULL for the config alone (static weights,
@@ -42,9 +47,10 @@ int ps_image_build_rt(struct ps_image *img, const struct ps_conf *conf,
 #define ps_image_build(img, conf) ps_image_build_rt(img, conf, NULL)
 void ps_image_free(struct ps_image *img);
 
-/* Rebuild every pool's table of img (and backups), rt may be NULL. */
+/* Rebuild the pools' tables of img, rt may be NULL.  only: the pools to
+ * rebuild (and those falling back on them), NULL for all. */
 void ps_image_pools(struct ps_image *img, const struct ps_conf *conf,
-		    struct ps_pool_rt *rt);
+		    struct ps_pool_rt *rt, const bool *only);
 
 /* Fill one pool's selection table under its policy (rt may be NULL).
  * Returns the families (1 IPv4, 2 IPv6) whose servers are all unusable. */

@@ -590,7 +590,8 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 {
 	static const char *const keys[] = { "kind", "url", "host", "method",
 		"expect", "body", "user", "password", "port", "interval",
-		"timeout", "jitter", "rise", "fall", "health", "max_body", NULL };
+		"timeout", "jitter", "rise", "fall", "health", "max_body", "reuse",
+		NULL };
 	static const char *const methods[] = { "GET", "HEAD" };
 	static const char *const defaults[PS_PROBE_KINDS] = {
 		"http://{address}/", "https://{address}/", "",
@@ -690,6 +691,17 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 	if (get_int(p, g, "max_body", &v, 0, 16 << 20, 65536, false, where))
 		return -1;
 	pr->max_body = v;
+	/* HTTP keep-alive: a probe costs a request, not a connection (the
+	 * response time is the request's either way) */
+	s = config_setting_get_member(g, "reuse");
+	if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(p, s, "%s: reuse must be true or false", where);
+	if (s && config_setting_get_bool(s) &&
+	    (pr->kind == PS_PROBE_TCP || pr->kind == PS_PROBE_FTP))
+		return fail(p, s, "%s: %s probes measure a new connection each time: reuse is for http, https and load",
+			    where, ps_probe_kind_name[pr->kind]);
+	pr->reuse = s ? config_setting_get_bool(s) :
+		    pr->kind != PS_PROBE_TCP && pr->kind != PS_PROBE_FTP;
 	return 0;
 }
 

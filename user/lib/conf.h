@@ -56,6 +56,7 @@ struct ps_probe_conf {
 	int interval_ms, timeout_ms, jitter_ms;
 	int rise, fall;
 	bool health;			/* results decide up/down */
+	bool reuse;			/* http/https/load: keep the connection */
 	uint32_t max_body;		/* bytes read at most */
 };
 

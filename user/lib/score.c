@@ -23,7 +23,7 @@ void ps_scoring_default(struct ps_scoring *s)
 	s->ref[PS_M_RESPONSE] = 500;
 	s->ref[PS_M_LATENCY] = 100;
 	s->ref[PS_M_TRAFFIC] = 100000;
-	s->alpha = 0.3;
+	s->alpha = 0.7;
 }
 
 bool ps_hyst_result(struct ps_hyst *h, bool success)
@@ -150,11 +150,14 @@ double ps_share_change(int n, const double *a, const double *b)
 		ta += a[i];
 		tb += b[i];
 	}
+	/* relative to the server's own share: a small server's correction
+	 * counts as much as a big one's */
 	for (int i = 0; i < n; i++) {
 		double sa = ta > 0 ? a[i] / ta : 0, sb = tb > 0 ? b[i] / tb : 0;
+		double big = sa > sb ? sa : sb;
 
-		if (fabs(sa - sb) > worst)
-			worst = fabs(sa - sb);
+		if (big > 0 && fabs(sa - sb) / big > worst)
+			worst = fabs(sa - sb) / big;
 	}
 	return worst;
 }

@@ -57,7 +57,7 @@ struct ps_srv_state {
 	enum ps_health health;		/* combined over its probes */
 	struct ps_ewma m[PS_M_MAX];
 	double score;			/* of the smoothed metrics */
-	char error[128];		/* the last failed probe's reason */
+	char error[128];		/* why a probe of it fails, "" if none */
 };
 
 double ps_score(const struct ps_srv_state *s, const struct ps_scoring *sc);

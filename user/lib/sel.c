@@ -34,27 +34,31 @@ static double score(uint64_t id, int slot, uint32_t seed, double w)
 	return -w / log(u);
 }
 
-/* servers ordered by score for one slot, best first */
-static void rank(int *order, int n, const double *weight, const uint64_t *id,
-		 int slot, uint32_t seed)
+/* The best `top` servers by score for one slot, best first (ties: the
+ * lower index); servers of weight 0 never rank. Returns how many. */
+static int rank(int *order, int top, int n, const double *weight,
+		const uint64_t *id, int slot, uint32_t seed)
 {
 	double sc[PS_POOL_SERVERS_MAX];
+	int k = 0;
 
 	for (int i = 0; i < n; i++) {
-		order[i] = i;
-		sc[i] = weight[i] > 0 ? score(id[i], slot, seed, weight[i]) : -1;
-	}
-	/* insertion sort: n <= 64 */
-	for (int i = 1; i < n; i++) {
-		int o = order[i], j = i;
+		int j;
 
-		while (j > 0 && (sc[order[j - 1]] < sc[o] ||
-				 (sc[order[j - 1]] == sc[o] && order[j - 1] > o))) {
+		if (weight[i] <= 0)
+			continue;
+		sc[i] = score(id[i], slot, seed, weight[i]);
+		/* insertion into the best `top` so far: n <= 64, top <= 9 */
+		if (k == top && sc[order[k - 1]] >= sc[i])
+			continue;
+		j = k < top ? k++ : k - 1;
+		while (j > 0 && sc[order[j - 1]] < sc[i]) {
 			order[j] = order[j - 1];
 			j--;
 		}
-		order[j] = o;
+		order[j] = i;
 	}
+	return k;
 }
 
 /* Largest remainder: integer slot counts proportional to the weights. */
@@ -107,9 +111,12 @@ int ps_sel_fill(uint8_t slots[PS_SEL_SLOTS][PS_ANSWERS_MAX], int n,
 		memset(cur, 0, sizeof(cur));
 	}
 	for (int s = 0; s < PS_SEL_SLOTS; s++) {
-		int first, k = 0;
+		int first, k = 0, ranked = 0;
 
-		rank(order, n, weight, id, s, seed);
+		/* the order after the first answer; random mode with one
+		 * answer needs none (a log per server per slot saved) */
+		if (mode != PS_SEL_RANDOM || a > 1)
+			ranked = rank(order, a + 1, n, weight, id, s, seed);
 		if (mode == PS_SEL_RANDOM) {
 			/* smooth weighted round robin over the slot counts:
 			 * exact shares, evenly interleaved */
@@ -124,8 +131,8 @@ int ps_sel_fill(uint8_t slots[PS_SEL_SLOTS][PS_ANSWERS_MAX], int n,
 			first = order[0];
 		}
 		slots[s][k++] = first;
-		for (int i = 0; i < n && k < a; i++)
-			if (order[i] != first && weight[order[i]] > 0)
+		for (int i = 0; i < ranked && k < a; i++)
+			if (order[i] != first)
 				slots[s][k++] = order[i];
 	}
 	return a;

@@ -74,12 +74,13 @@ static const char *const initials[] = { "up", "down", NULL };
 	{ "rise", "N", "probes[-].rise", T_NUM, KW_MULTI, NULL },	\
 	{ "fall", "N", "probes[-].fall", T_NUM, KW_MULTI, NULL },	\
 	{ "health", "{yes|no}", "probes[-].health", T_BOOL, KW_MULTI, NULL },\
-	{ "max-body", "BYTES", "probes[-].max_body", T_NUM, KW_MULTI, NULL }
+	{ "max-body", "BYTES", "probes[-].max_body", T_NUM, KW_MULTI, NULL },\
+	{ "reuse", "{yes|no}", "probes[-].reuse", T_BOOL, KW_MULTI, NULL }
 #define PROBE_SYNTAX							\
 	"[probe {http|https|tcp|ftp|load|none} [url URL] [host HOST]\n"	\
 	" [method {GET|HEAD}] [expect CODE]... [body TEXT] [user USER]\n"	\
 	" [password PASS] [port N] [interval MS] [timeout MS] [jitter MS]\n" \
-	" [rise N] [fall N] [health {yes|no}] [max-body BYTES]]..."
+	" [rise N] [fall N] [health {yes|no}] [max-body BYTES] [reuse {yes|no}]]..."
 
 /* ---- zone --------------------------------------------------------------- */
 

@@ -98,9 +98,10 @@ static struct ps_pool_rt *rt_build(const struct ps_conf *nc,
 	return rt;
 }
 
-int steerd_tables(struct steerd *d, struct ps_sync_report *rep)
+int steerd_tables(struct steerd *d, const bool *only,
+		  struct ps_sync_report *rep)
 {
-	ps_image_pools(&d->img, &d->conf, d->rt);
+	ps_image_pools(&d->img, &d->conf, d->rt, only);
 	return ps_maps_write_pools(&d->maps, &d->img, rep);
 }
 

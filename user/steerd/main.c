@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -225,6 +226,20 @@ static int run(struct steerd *d)
 	return 0;
 }
 
+/* A kept connection per probe and DNS clients: the soft limit of open
+ * files (often 1024) up to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			pr_warn("Couldn't raise the open files limit: %s",
+				strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -269,6 +284,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.started = time(NULL);
+	raise_fd_limit();
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d.epfd < 0 || open_dataplane(&d))
 		goto out;

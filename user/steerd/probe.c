@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -24,15 +25,19 @@
 #include "log.h"
 
 #define TABLE_MIN_MS	200
+/* probes due within this many ms start together: one wakeup for many */
+#define BATCH_MS	10
 
 struct probe {
 	struct prober *pr;
 	int pool, server, idx;		/* indices in d->conf */
+	int first, count;		/* the server's probes in all[] */
 	char pool_name[PS_OBJ_NAME_MAX];	/* what it probes, across */
 	struct ps_addr addr;			/* changes of the model */
 	struct ps_probe_conf conf;
 	char url[320];
 	CURL *easy;
+	CURLSH *share;			/* reuse: the probe's own connection cache */
 	struct curl_slist *headers;
 	char errbuf[CURL_ERROR_SIZE];
 	char *body;			/* what the probe reads */
@@ -47,6 +52,7 @@ struct probe {
 	bool done, last_ok;
 	int last_metric;
 	double last_value;
+	double first_byte_ms;		/* http: time to the first byte */
 	uint64_t last_at;
 	char last_error[112];
 };
@@ -63,7 +69,7 @@ struct prober {
 	CURLM *multi;
 	struct probe **all;
 	int n;
-	struct probe **heap;		/* due times, earliest first */
+	struct slot *heap;		/* due times, earliest first */
 	int nheap;
 	int64_t curl_due;		/* ms; -1: no libcurl timeout */
 	/* sockets libcurl is done with: an event for one may still be in
@@ -84,45 +90,53 @@ static uint64_t now_ms(void)
 
 /* ---- the heap of due probes --------------------------------------------- */
 
-static void heap_swap(struct prober *pr, int a, int b)
-{
-	struct probe *t = pr->heap[a];
+/* due times live in the heap itself: sifting compares them without
+ * touching the (large) probes */
+struct slot {
+	uint64_t due;
+	struct probe *p;
+};
 
-	pr->heap[a] = pr->heap[b];
-	pr->heap[b] = t;
-	pr->heap[a]->heap = a;
-	pr->heap[b]->heap = b;
+static void heap_set(struct prober *pr, int i, struct slot s)
+{
+	pr->heap[i] = s;
+	s.p->heap = i;
 }
 
 static void heap_up(struct prober *pr, int i)
 {
-	while (i > 0 && pr->heap[(i - 1) / 2]->due > pr->heap[i]->due) {
-		heap_swap(pr, i, (i - 1) / 2);
+	struct slot s = pr->heap[i];
+
+	while (i > 0 && pr->heap[(i - 1) / 2].due > s.due) {
+		heap_set(pr, i, pr->heap[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
+	heap_set(pr, i, s);
 }
 
 static void heap_down(struct prober *pr, int i)
 {
-	for (;;) {
-		int l = 2 * i + 1, r = l + 1, m = i;
+	struct slot s = pr->heap[i];
 
-		if (l < pr->nheap && pr->heap[l]->due < pr->heap[m]->due)
-			m = l;
-		if (r < pr->nheap && pr->heap[r]->due < pr->heap[m]->due)
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = l;
+
+		if (l >= pr->nheap)
+			break;
+		if (r < pr->nheap && pr->heap[r].due < pr->heap[l].due)
 			m = r;
-		if (m == i)
-			return;
-		heap_swap(pr, i, m);
+		if (pr->heap[m].due >= s.due)
+			break;
+		heap_set(pr, i, pr->heap[m]);
 		i = m;
 	}
+	heap_set(pr, i, s);
 }
 
 static void heap_push(struct prober *pr, struct probe *p)
 {
-	p->heap = pr->nheap;
-	pr->heap[pr->nheap++] = p;
-	heap_up(pr, p->heap);
+	pr->heap[pr->nheap] = (struct slot){ p->due, p };
+	heap_up(pr, pr->nheap++);
 }
 
 static void heap_remove(struct prober *pr, struct probe *p)
@@ -133,8 +147,7 @@ static void heap_remove(struct prober *pr, struct probe *p)
 		return;
 	pr->nheap--;
 	if (i != pr->nheap) {
-		pr->heap[i] = pr->heap[pr->nheap];
-		pr->heap[i]->heap = i;
+		heap_set(pr, i, pr->heap[pr->nheap]);
 		heap_down(pr, i);
 		heap_up(pr, i);
 	}
@@ -247,6 +260,31 @@ static size_t body_cb(char *data, size_t size, size_t n, void *userp)
 
 /* ---- one probe ------------------------------------------------------------ */
 
+static bool url_host_is_address(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, buf[INET6_ADDRSTRLEN + 2];
+	struct in6_addr a;
+	bool is = false;
+
+	if (u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
+	    !curl_url_get(u, CURLUPART_HOST, &host, 0) && strlen(host) < sizeof(buf)) {
+		/* IPv6 comes in brackets */
+		size_t l = strlen(host);
+
+		if (host[0] == '[' && l > 2) {
+			memcpy(buf, host + 1, l - 2);
+			buf[l - 2] = 0;
+			is = inet_pton(AF_INET6, buf, &a) == 1;
+		} else {
+			is = inet_pton(AF_INET, host, &a) == 1;
+		}
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return is;
+}
+
 static int probe_setup(struct probe *p)
 {
 	const struct ps_probe_conf *c = &p->conf;
@@ -271,15 +309,42 @@ static int probe_setup(struct probe *p)
 		curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
 	}
 	curl_easy_setopt(e, CURLOPT_URL, p->url);
+	/* an address needs no name lookup: cached for good, which also
+	 * spares every transfer a walk of libcurl's whole DNS cache (its
+	 * pruning, one entry per server) */
+	if (url_host_is_address(p->url))
+		curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, p);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-	/* every probe measures a fresh connection, as a new client would */
-	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	/* tcp and ftp measure a fresh connection, as a new client would;
+	 * http keeps it (reuse), as a browser or a cache would */
+	if (!c->reuse) {
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	} else {
+		/* an idle connection older than two intervals is not trusted */
+		curl_easy_setopt(e, CURLOPT_MAXAGE_CONN,
+				 (long)(2 * c->interval_ms / 1000 + 2));
+		/* Its own connection cache: libcurl walks the whole cache of
+		 * a handle at every curl_multi_remove_handle() once it kept
+		 * a connection -- with one cache for all, a probe would cost
+		 * O(servers). */
+		p->share = curl_share_init();
+		if (p->share) {
+			curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+			curl_share_setopt(p->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+			curl_easy_setopt(e, CURLOPT_SHARE, p->share);
+		}
+	}
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "popsteer-steerd/" PS_VERSION);
+	/* straight to the server: never a proxy from the environment (nor
+	 * the getenv() calls of looking for one at every transfer) */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	/* replies are small (max_body bounds what is kept anyway) */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
 	/* a health probe does not send secrets: an address in the URL
 	 * could not match a certificate anyway */
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -373,7 +438,9 @@ static bool judge(struct probe *p, CURLcode res, int *metric, double *value,
 		json_decref(j);
 		return ok;
 	}
-	default:	/* http, https */
+	default: {	/* http, https */
+		curl_off_t conn = 0, first = 0;
+
 		if (!expected(c, code)) {
 			snprintf(err, errlen, "HTTP status %ld", code);
 			return false;
@@ -382,23 +449,32 @@ static bool judge(struct probe *p, CURLcode res, int *metric, double *value,
 			snprintf(err, errlen, "body lacks \"%.64s\"", c->body);
 			return false;
 		}
+		/* the request's own time: without connecting (which a
+		 * reused connection does not do), first byte and total */
 		curl_easy_getinfo(p->easy, CURLINFO_TOTAL_TIME_T, &t);
+		curl_easy_getinfo(p->easy, CURLINFO_APPCONNECT_TIME_T, &conn);
+		if (!conn)
+			curl_easy_getinfo(p->easy, CURLINFO_CONNECT_TIME_T, &conn);
+		curl_easy_getinfo(p->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+		p->first_byte_ms = (first - conn) / 1000.0;
 		*metric = PS_M_RESPONSE;
-		*value = t / 1000.0;
+		*value = (t - conn) / 1000.0;
 		return true;
+	}
 	}
 }
 
 /* A server's health: down if any health probe is, up once all that
  * decided are up, unknown before. */
-static enum ps_health server_health(struct prober *pr, int pool, int server)
+static enum ps_health server_health(struct prober *pr, const struct probe *p)
 {
 	enum ps_health h = PS_HEALTH_UNKNOWN;
 
-	for (int i = 0; i < pr->n; i++) {
+	/* a server's probes are next to each other in all[] */
+	for (int i = p->first; i < p->first + p->count; i++) {
 		struct probe *q = pr->all[i];
 
-		if (q->pool != pool || q->server != server || !q->conf.health)
+		if (!q->conf.health)
 			continue;
 		if (q->hyst.state == PS_HEALTH_DOWN)
 			return PS_HEALTH_DOWN;
@@ -406,6 +482,25 @@ static enum ps_health server_health(struct prober *pr, int pool, int server)
 			h = PS_HEALTH_UP;
 	}
 	return h;
+}
+
+/* The server's error: why its failing probe (the health one first)
+ * failed last, "" while none fails. */
+static void server_error(struct prober *pr, const struct probe *p,
+			 struct ps_srv_state *st)
+{
+	const struct probe *bad = NULL;
+
+	for (int i = p->first; i < p->first + p->count; i++) {
+		const struct probe *q = pr->all[i];
+
+		if (q->done && !q->last_ok && (!bad || (q->conf.health && !bad->conf.health)))
+			bad = q;
+	}
+	st->error[0] = 0;
+	if (bad)
+		snprintf(st->error, sizeof(st->error), "%s: %.100s",
+			 ps_probe_kind_name[bad->conf.kind], bad->last_error);
 }
 
 static void probe_done(struct prober *pr, struct probe *p, CURLcode res)
@@ -426,9 +521,7 @@ static void probe_done(struct prober *pr, struct probe *p, CURLcode res)
 	p->last_value = value;
 	p->last_at = now_ms();
 	snprintf(p->last_error, sizeof(p->last_error), "%s", ok ? "" : err);
-	if (!ok)
-		snprintf(st->error, sizeof(st->error), "%s: %.100s",
-			 ps_probe_kind_name[p->conf.kind], err);
+	server_error(pr, p, st);
 	if (ok && metric >= 0) {
 		ps_ewma_add(&st->m[metric], value, pool->scoring.alpha);
 		st->score = ps_score(st, &pool->scoring);
@@ -436,7 +529,7 @@ static void probe_done(struct prober *pr, struct probe *p, CURLcode res)
 	}
 	if (p->conf.health) {
 		ps_hyst_result(&p->hyst, ok);
-		st->health = server_health(pr, p->pool, p->server);
+		st->health = server_health(pr, p);
 	}
 	if (st->health != old && st->health != PS_HEALTH_UNKNOWN) {
 		ps_addr_str(&pool->servers[p->server].addr, addr, sizeof(addr));
@@ -486,7 +579,7 @@ static void update_tables(struct prober *pr)
 		any |= pr->dirty[i];
 	if (!any || (!pr->urgent && now - pr->last_tables < TABLE_MIN_MS))
 		return;
-	rc = steerd_tables(d, &rep);
+	rc = steerd_tables(d, pr->dirty, &rep);
 	if (rc)
 		pr_err("Couldn't update the selection tables: %s", strerror(-rc));
 	else if (rep.pools_written)
@@ -514,6 +607,8 @@ static void probe_free(struct prober *pr, struct probe *p)
 	if (p->running)
 		curl_multi_remove_handle(pr->multi, p->easy);
 	curl_easy_cleanup(p->easy);
+	if (p->share)
+		curl_share_cleanup(p->share);
 	curl_slist_free_all(p->headers);
 	free(p->body);
 	free(p);
@@ -601,6 +696,7 @@ void probes_reconfigure(struct steerd *d)
 
 		for (int j = 0; j < pool->nservers; j++) {
 			const struct ps_server_conf *s = &pool->servers[j];
+			int first = n;
 
 			for (int k = 0; k < s->nprobes; k++) {
 				struct probe *p = NULL;
@@ -645,6 +741,10 @@ void probes_reconfigure(struct steerd *d)
 				if (!p->running)
 					heap_push(pr, p);
 			}
+			for (int q = first; q < n; q++) {
+				all[q]->first = first;
+				all[q]->count = n - first;
+			}
 		}
 	}
 	for (int i = 0; i < nold; i++)
@@ -653,6 +753,8 @@ void probes_reconfigure(struct steerd *d)
 	free(old);
 	pr->all = all;
 	pr->n = n;
+	/* room for a kept connection per probe */
+	curl_multi_setopt(pr->multi, CURLMOPT_MAXCONNECTS, (long)n + 16);
 }
 
 json_t *probes_json(struct steerd *d, int pool, int server)
@@ -689,6 +791,10 @@ json_t *probes_json(struct steerd *d, int pool, int server)
 			if (p->last_metric >= 0)
 				json_object_set_new(j, "last_value",
 						    json_real(p->last_value));
+			if (p->last_ok && (p->conf.kind == PS_PROBE_HTTP ||
+					   p->conf.kind == PS_PROBE_HTTPS))
+				json_object_set_new(j, "last_first_byte_ms",
+						    json_real(p->first_byte_ms));
 			if (!p->last_ok)
 				json_object_set_new(j, "last_error",
 						    json_string(p->last_error));
@@ -707,7 +813,7 @@ int probes_timeout(struct steerd *d)
 	if (!pr)
 		return -1;
 	if (pr->nheap)
-		due = pr->heap[0]->due;
+		due = pr->heap[0].due - BATCH_MS;
 	if (pr->curl_due >= 0 && (due < 0 || pr->curl_due < due))
 		due = pr->curl_due;
 	for (int i = 0; i < d->conf.npools; i++)
@@ -737,8 +843,8 @@ void probes_run(struct steerd *d)
 		curl_multi_socket_action(pr->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 		check_done(pr);
 	}
-	while (pr->nheap && pr->heap[0]->due <= now) {
-		struct probe *p = pr->heap[0];
+	while (pr->nheap && pr->heap[0].due <= now + BATCH_MS) {
+		struct probe *p = pr->heap[0].p;
 
 		heap_remove(pr, p);
 		probe_start(pr, p);

@@ -108,9 +108,10 @@ int steerd_detach(struct steerd *d, const char *ifname, char *err,
 		  size_t errlen);
 
 void rt_free(struct ps_pool_rt *rt, int npools);
-/* Rebuild the pools' tables from what probes found, write the changed
- * ones. */
-int steerd_tables(struct steerd *d, struct ps_sync_report *rep);
+/* Rebuild the pools' tables from what probes found (only: the pools
+ * whose servers changed, NULL for all), write the changed ones. */
+int steerd_tables(struct steerd *d, const bool *only,
+		  struct ps_sync_report *rep);
 
 /* probe.c */
 int probes_init(struct steerd *d);
