@@ -9,8 +9,8 @@ pkgs_build="clang clang-19 llvm gcc make pkg-config libbpf-dev libxdp-dev bpftoo
 	libelf-dev zlib1g-dev libconfig-dev libldns-dev libjansson-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
 	linux-libc-dev"
-pkgs_test="iproute2 dnsutils knot-dnsutils jq procps socat vsftpd"
-pkgs_bench="knot knot-dnsutils"
+pkgs_test="iproute2 dnsutils knot-dnsutils jq procps socat vsftpd curl openssl"
+pkgs_bench="knot knot-dnsutils jq curl"
 pkgs_demo="iproute2 dnsutils"
 
 want=""

@@ -80,7 +80,10 @@ pools = (
     servers = ( { address = "198.18.8.9"; }, { address = "198.18.8.10"; initial = "down"; },
                 { address = "198.18.8.11"; initial = "down"; } ); },
   { name = "ftp"; probes = ( { kind = "ftp"; interval = $INTERVAL; } );
-    servers = ( { address = "198.18.8.12"; } ); }
+    servers = ( { address = "198.18.8.12"; } ); },
+  { name = "tls"; probes = ( { kind = "https"; interval = $INTERVAL; },
+                             { kind = "load"; interval = $INTERVAL; } );
+    servers = ( { address = "198.18.8.13"; } ); }
 );
 names = ( { name = "dyn.cdn.example"; pool = "dyn"; ttl = 1; },
           { name = "wt.cdn.example"; pool = "wt"; ttl = 1; },
@@ -119,6 +122,21 @@ CONF
 else
 	fail ftp_server "vsftpd not installed (make deps)"
 fi
+
+# an HTTPS server (openssl s_server, self-signed) and the real steer-agent
+# on 198.18.8.13
+if command -v openssl >/dev/null &&
+   openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=origin \
+	-keyout "$E2E_DIR/tls.key" -out "$E2E_DIR/tls.crt" >/dev/null 2>&1; then
+	ip netns exec "$ORG" openssl s_server -accept 198.18.8.13:443 -www -quiet \
+		-cert "$E2E_DIR/tls.crt" -key "$E2E_DIR/tls.key" >/dev/null 2>&1 &
+	TLS_PID=$!
+	E2E_PIDS+=("$TLS_PID")
+else
+	fail tls_server "openssl cannot make a certificate (make deps)"
+fi
+ip netns exec "$ORG" "$OUT/steer-agent" -l 198.18.8.13:9100 -i 200 2>"$E2E_DIR/agent.log" &
+E2E_PIDS+=("$!")
 
 start_steerd "$E2E_DIR/steerd.conf" "$E2E_DIR/steerd.log" || exit 1
 
@@ -284,6 +302,19 @@ if [ -n "${FTP_PID:-}" ]; then
 	kill "$FTP_PID"; wait "$FTP_PID" 2>/dev/null
 	wait_for 3000 health_is ftp 198.18.8.12 down && pass ftp_probe_down ||
 		fail ftp_probe_down "$(sctl server show ftp 198.18.8.12)"
+fi
+
+# ---- https, and load from the real steer-agent ---------------------------------
+if [ -n "${TLS_PID:-}" ]; then
+	tls_up() { sctl -j server show tls 198.18.8.13 | jq -e '.health == "up" and
+		.metrics.response_ms.last > 0 and .metrics.cpu.last >= 0 and
+		.metrics.cpu.last <= 1 and .error == ""' >/dev/null; }
+	wait_for 3000 tls_up && pass https_and_agent_load ||
+		fail https_and_agent_load "$(sctl -j server show tls 198.18.8.13)"
+	kill "$TLS_PID"; wait "$TLS_PID" 2>/dev/null
+	wait_for 3000 health_is tls 198.18.8.13 down &&
+		sctl -j server show tls 198.18.8.13 | jq -e '.error | startswith("https: ")' >/dev/null &&
+		pass https_probe_down || fail https_probe_down "$(sctl -j server show tls 198.18.8.13)"
 fi
 
 # ---- probes set through steerctl -------------------------------------------------------
