@@ -48,7 +48,8 @@ TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets \
 	     $(OUT)/tests/maps_sync $(OUT)/tests/load_check \
 	     $(OUT)/tests/answer_parity
 BENCH_BINS := $(OUT)/bench/bench_testrun $(OUT)/bench/bench_trafficgen \
-	      $(OUT)/bench/bench_herd $(OUT)/bench/echo.bpf.o
+	      $(OUT)/bench/bench_herd $(OUT)/bench/bench_probefloor \
+	      $(OUT)/bench/echo.bpf.o
 
 .DELETE_ON_ERROR:
 .PHONY: all deps test demo bench install clean help
@@ -137,6 +138,10 @@ $(OUT)/bench/bench_%: tests/bench/%.c $(OUT)/bench/%.skel.h tests/lib/pkt.c $(BE
 	$(Q)$(CC) $(CFLAGS) -I$(OUT)/bench -Itests/lib $< tests/lib/pkt.c $(LIB) $(LDLIBS) -o $@
 
 # the herd simulation drives the policy code alone: no BPF, no skeleton
+$(OUT)/bench/bench_probefloor: tests/bench/probefloor.c | $(OUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 $(OUT)/bench/bench_herd: tests/bench/herd.c $(LIB) $(USER_HDRS) | $(OUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@

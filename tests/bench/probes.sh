@@ -10,6 +10,9 @@
 #   probe_cpu_pct_1000: steerd's CPU (user + system, % of one core) while
 #     it probes 1 000 servers over HTTP every second;
 #     probe_ctl_max_ms_1000: the slowest steerctl reply meanwhile.
+#   probe_floor_cpu_pct_1000: the same requests from bench_probefloor, a
+#     minimal prober (kept connections, raw sockets): this machine's floor;
+#     probe_cpu_vs_floor_ratio: steerd against it.
 #
 # Namespaces psb-p-cli <-> psb-p-pop <-> psb-p-org; the 1 000 servers are
 # 198.19.0.1.. (one local route in psb-p-org, one ps-origin on 0.0.0.0:80).
@@ -44,7 +47,8 @@ cleanup() {
 	return 0
 }
 
-if [ "$(id -u)" != 0 ] || [ ! -x "$OUT/tests/ps-origin" ] || [ ! -x "$OUT/steerd" ]; then
+if [ "$(id -u)" != 0 ] || [ ! -x "$OUT/tests/ps-origin" ] || [ ! -x "$OUT/steerd" ] ||
+   [ ! -x "$OUT/bench/bench_probefloor" ]; then
 	log "bench probes: needs root and make (steerd, ps-origin)"
 	for f in failover_ms_median failover_ms_max probe_cpu_pct_1000 probe_ctl_max_ms_1000; do
 		missing $f "cannot run"
@@ -253,5 +257,19 @@ if start_steerd "$WORK/many.conf"; then
 else
 	missing probe_cpu_pct_1000 "steerd did not start"
 	missing probe_ctl_max_ms_1000 "steerd did not start"
+fi
+
+# the floor: the same requests to the same servers from a minimal prober
+# (kept connections, raw sockets, no parsing)
+log "== the floor: $NSERVERS kept connections, a GET each per second, raw sockets"
+floor=$(ip netns exec $POP timeout $((CPU_SECS + 30)) "$OUT/bench/bench_probefloor" \
+	-n $NSERVERS -d "$CPU_SECS")
+fpct=$(awk '/^probe_floor_cpu_pct_1000:/ { print $2 }' <<<"$floor")
+if [ -n "$fpct" ]; then
+	echo "probe_floor_cpu_pct_1000: $fpct %"
+	[ -n "${pct:-}" ] && [ "${up:-0}" = "$NSERVERS" ] &&
+		echo "probe_cpu_vs_floor_ratio: $(awk -v a="$pct" -v b="$fpct" 'BEGIN { printf "%.2f", a / b }') x"
+else
+	missing probe_floor_cpu_pct_1000 "bench_probefloor failed"
 fi
 exit $MISSING

@@ -17,7 +17,7 @@
 #     and Knot XDP.
 #  3. bench_herd: the thundering herd, simulated with the real policies
 #     (tests/bench/herd.c); tests/bench/probes.sh: failover times and the
-#     CPU of probing 1 000 servers every second.
+#     CPU of probing 1 000 servers every second, against bench_probefloor.
 #
 # Knobs (environment): BENCH_SECS (seconds per server, default 4),
 # BENCH_MAX_FRAMES (frames per generator run at most, default 40000000),
@@ -100,7 +100,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 for b in bench/bench_testrun bench/bench_trafficgen bench/echo.bpf.o \
-	 bench/bench_herd tests/ps-origin bpf/xdp_pass.bpf.o steerd; do
+	 bench/bench_herd bench/bench_probefloor tests/ps-origin bpf/xdp_pass.bpf.o steerd; do
 	if [ ! -e "$OUT/$b" ]; then
 		log "bench: $OUT/$b missing (make)"
 		exit 1
