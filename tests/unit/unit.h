@@ -14,6 +14,6 @@ struct unit_case {
 #define UNIT_END { NULL, NULL }
 
 extern const struct unit_case conf_cases[], sel_cases[], build_cases[],
-	score_cases[];
+	score_cases[], maglev_cases[];
 
 #endif

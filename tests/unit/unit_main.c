@@ -9,7 +9,8 @@ CHECK_DEFINE;
 int main(int argc, char **argv)
 {
 	const struct unit_case *tables[] = { conf_cases, sel_cases,
-					     build_cases, score_cases };
+					     build_cases, score_cases,
+					     maglev_cases };
 
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (const struct unit_case *c = tables[t]; c->name; c++) {
