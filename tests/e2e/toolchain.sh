@@ -14,7 +14,8 @@ for cc in clang-14 clang-19; do
 		continue
 	fi
 	if make -s -C "$TOP" OUT="$dir/$cc" CLANG=$cc \
-		"$dir/$cc/bpf/steer.bpf.o" "$dir/$cc/bpf/xdp_pass.bpf.o" >"$dir/log" 2>&1; then
+		"$dir/$cc/bpf/steer.bpf.o" "$dir/$cc/bpf/xdp_pass.bpf.o" \
+		"$dir/$cc/bpf/decap.bpf.o" >"$dir/log" 2>&1; then
 		pass "${cc}_build"
 	else
 		fail "${cc}_build" "$(tail -5 "$dir/log")"
