@@ -46,7 +46,8 @@ ORIGIN   := $(if $(wildcard tests/lib/origin.c),$(OUT)/tests/ps-origin)
 
 TEST_BINS := $(OUT)/tests/unit_tests $(OUT)/tests/dns_packets \
 	     $(OUT)/tests/maps_sync $(OUT)/tests/load_check \
-	     $(OUT)/tests/answer_parity
+	     $(OUT)/tests/answer_parity $(OUT)/tests/decap_packets
+TEST_BINS += $(OUT)/tests/lb_packets
 BENCH_BINS := $(OUT)/bench/bench_testrun $(OUT)/bench/bench_trafficgen \
 	      $(OUT)/bench/bench_herd $(OUT)/bench/bench_probefloor \
 	      $(OUT)/bench/echo.bpf.o
@@ -99,7 +100,7 @@ $(LIB): $(LIB_OBJS)
 
 $(STEERD): $(STEERD_SRCS) $(wildcard user/steerd/*.h) $(LIB) $(SKEL) $(USER_HDRS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser/steerd $(STEERD_SRCS) $(LIB) $(LDLIBS) -ljansson -lcurl -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser/steerd -I/usr/include/libnl3 $(STEERD_SRCS) $(LIB) $(LDLIBS) -ljansson -lcurl -lnl-route-3 -lnl-3 -o $@
 
 $(OUT)/tests/unit_tests: $(wildcard tests/unit/*.c) tests/lib/check.h $(LIB) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
@@ -109,6 +110,10 @@ $(OUT)/tests/dns_packets: tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/pkt.
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/dns_packets.c tests/lib/pkt.c tests/lib/dnsmsg.c $(LIB) $(LDLIBS) -o $@
 
+$(OUT)/tests/lb_packets: tests/bpf/lb_packets.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/dnsmsg.c tests/lib/dnsmsg.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/lb_packets.c tests/lib/pkt.c tests/lib/dnsmsg.c $(LIB) $(LDLIBS) -o $@
+
 $(OUT)/tests/maps_sync: tests/bpf/maps_sync.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/maps_sync.c tests/lib/pkt.c $(LIB) $(LDLIBS) -lpthread -o $@
@@ -116,6 +121,10 @@ $(OUT)/tests/maps_sync: tests/bpf/maps_sync.c tests/lib/pkt.c tests/lib/pkt.h te
 $(OUT)/tests/answer_parity: tests/bpf/answer_parity.c tests/lib/pkt.c tests/lib/pkt.h tests/lib/dnsmsg.c tests/lib/dnsmsg.h tests/lib/check.h $(LIB) $(SKEL) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib tests/bpf/answer_parity.c tests/lib/pkt.c tests/lib/dnsmsg.c $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/tests/decap_packets: tests/bpf/decap_packets.c tests/lib/check.h include/popsteer/decap.h | $(OUT)/tests $(OUT)/bpf/decap.bpf.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< -lbpf -lelf -lz -o $@
 
 $(OUT)/tests/load_check: tests/bpf/load_check.c | $(OUT)/tests
 	$(call msg,CC,$@)

@@ -4,8 +4,9 @@
  *
  *   ip link set dev IF xdp obj steer.bpf.o sec xdp
  *
- * Parses each frame once, answers DNS for our zones in place (XDP_TX), and
- * leaves everything else to the stack (XDP_PASS).
+ * Parses each frame once, answers DNS for our zones in place (XDP_TX),
+ * steers flows to a VIP to their backends (lib/lb.h), and leaves
+ * everything else to the stack (XDP_PASS).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -13,6 +14,7 @@
 #include "lib/parse.h"
 #include "lib/maps.h"
 #include "lib/dns.h"
+#include "lib/lb.h"
 
 SEC("xdp")
 int xdp_steer(struct xdp_md *ctx)
@@ -36,6 +38,9 @@ int xdp_steer(struct xdp_md *ctx)
 		if (rc != PS_CONTINUE)
 			return rc;
 	}
+	if (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP ||
+	    pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6)
+		return ps_lb(ctx);
 	return XDP_PASS;
 }
 

@@ -29,8 +29,10 @@ run() {
 start=$(date +%s)
 run unit_tests "$OUT/tests/unit_tests"
 run dns_packets "$OUT/tests/dns_packets"
+run lb_packets "$OUT/tests/lb_packets"
 run maps_sync "$OUT/tests/maps_sync"
 run answer_parity "$OUT/tests/answer_parity"
+run decap_packets "$OUT/tests/decap_packets"
 for t in tests/e2e/*.sh; do
 	case "$t" in */lib.sh) continue ;; esac
 	run "$(basename "$t" .sh)" "$t"

@@ -281,7 +281,7 @@ refused weight_without_server 2 "'weight' must follow the 'server' it applies to
 	pool add p2 weight 5
 refused unknown_command 2 "pool: unknown command 'frob' (expected one of: list, show, add, set, del, help)" \
 	pool frob
-refused unknown_object 2 "unknown object 'frob' (expected one of: status, zone, pool, server, name, stats, prog, help)" \
+refused unknown_object 2 "unknown object 'frob' (expected one of: status, zone, pool, server, name, vip, stats, prog, help)" \
 	frob
 refused ambiguous_object 2 "ambiguous object 'st' (matches: status, stats)" st
 refused ambiguous_command 2 "pool: ambiguous command 's' (matches: show, set)" pool s origins

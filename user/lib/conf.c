@@ -14,6 +14,7 @@
 #include <ldns/ldns.h>
 
 #include "conf.h"
+#include "maglev.h"
 
 #define TTL_MAX 2147483647LL	/* RFC 2181 */
 
@@ -304,7 +305,7 @@ static int parse_top(struct parser *p, struct ps_conf *c,
 {
 	static const char *const keys[] = { "interfaces", "xdp_mode", "bpffs",
 		"control_socket", "state_file", "dns", "zones", "pools", "names",
-		NULL };
+		"vips", "lb", NULL };
 	static const char *const dkeys[] = { "port", "listen", "edns_udp_size",
 		NULL };
 	config_setting_t *s, *d;
@@ -770,6 +771,33 @@ static int parse_scoring(struct parser *p, const config_setting_t *g,
 	return get_double(p, s, "ewma", &sc->alpha, 0.01, 1, sc->alpha, where);
 }
 
+static int parse_mac(const char *t, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (sscanf(t, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &end) != 6 || strlen(t) != 17)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = b[i];
+	return 0;
+}
+
+/* Would the DNS path take a UDP packet to this address? */
+static bool is_dns_listen(const struct ps_conf *c, const struct ps_addr *a)
+{
+	if (!c->nlisten4 && !c->nlisten6)
+		return true;	/* any address */
+	for (int i = 0; a->family == AF_INET && i < c->nlisten4; i++)
+		if (c->listen4[i].s_addr == a->v4.s_addr)
+			return true;
+	for (int i = 0; a->family == AF_INET6 && i < c->nlisten6; i++)
+		if (!memcmp(&c->listen6[i], &a->v6, 16))
+			return true;
+	return false;
+}
+
 static int parse_pools(struct parser *p, struct ps_conf *c,
 		       const config_setting_t *root)
 {
@@ -777,7 +805,7 @@ static int parse_pools(struct parser *p, struct ps_conf *c,
 		"policy", "fallback", "backup", "threshold", "margin", "scoring",
 		"probes", "hash_prefix4", "hash_prefix6", "ttl", "servers", NULL };
 	static const char *const skeys[] = { "address", "weight", "state",
-		"initial", "probes", NULL };
+		"initial", "probes", "mac", NULL };
 	static const char *const selects[] = { "random", "hash" };
 	static const char *const fallbacks[] = { "all", "servfail", "backup" };
 	static const char *const initials[] = { "unknown", "up", "down" };
@@ -793,6 +821,7 @@ static int parse_pools(struct parser *p, struct ps_conf *c,
 	c->pools = calloc(n ? n : 1, sizeof(*c->pools));
 	if (!c->pools)
 		return fail(p, NULL, "out of memory");
+	c->pools_cap = n;
 
 	for (int i = 0; i < n; i++) {
 		config_setting_t *g = config_setting_get_elem(list, i);
@@ -900,6 +929,13 @@ static int parse_pools(struct parser *p, struct ps_conf *c,
 			if (k < 0)
 				return -1;
 			sv->admin = k;
+			if (get_str(p, sg, "mac", &t, false, where))
+				return -1;
+			if (t && parse_mac(t, sv->mac))
+				return fail(p, config_setting_get_member(sg, "mac"),
+					    "%s: mac '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)",
+					    where, t);
+			sv->has_mac = t != NULL;
 			k = get_choice(p, sg, "initial", initials, 3, PS_HEALTH_UP, where);
 			if (k < 0)
 				return -1;
@@ -994,12 +1030,165 @@ static int parse_names(struct parser *p, struct ps_conf *c,
 	return 0;
 }
 
+int ps_conf_find_vip(const struct ps_conf *conf, const char *name)
+{
+	for (int i = 0; i < conf->nvips; i++)
+		if (!strcmp(conf->vips[i].name, name))
+			return i;
+	return -1;
+}
+
+/* "ADDR/LEN" of family fam, or -1 */
+static int parse_prefix(const char *t, int fam, struct ps_addr *a, int *len)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	char *end;
+	long l;
+
+	snprintf(buf, sizeof(buf), "%s", t);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	errno = 0;
+	l = strtol(slash + 1, &end, 10);
+	if (ps_addr_parse(a, buf) || a->family != fam || *end || errno ||
+	    slash[1] == 0 || l < 0 || l > (fam == AF_INET ? 32 : 128))
+		return -1;
+	*len = l;
+	return 0;
+}
+
+static int parse_lb(struct parser *p, struct ps_conf *c,
+		    const config_setting_t *root)
+{
+	static const char *const keys[] = { "flow_table_size", "ipip_source4",
+		"ipip_source6", NULL };
+	config_setting_t *g = config_setting_get_member(root, "lb");
+	const char *t;
+	long long v;
+
+	c->tun4_len = c->tun6_len = -1;
+	c->flow_table_size = PS_CONN_DEFAULT;
+	if (!g)
+		return 0;
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(p, g, "'lb' must be a group: lb = { flow_table_size = ...; };");
+	if (check_keys(p, g, "lb", keys))
+		return -1;
+	if (get_int(p, g, "flow_table_size", &v, 1024, 1 << 26, PS_CONN_DEFAULT,
+		    false, "lb"))
+		return -1;
+	c->flow_table_size = v;
+	if (get_str(p, g, "ipip_source4", &t, false, "lb"))
+		return -1;
+	if (t && parse_prefix(t, AF_INET, &c->tun4, &c->tun4_len))
+		return fail(p, config_setting_get_member(g, "ipip_source4"),
+			    "lb: ipip_source4 '%s' is not an IPv4 prefix (198.18.250.0/24)", t);
+	if (get_str(p, g, "ipip_source6", &t, false, "lb"))
+		return -1;
+	if (t && parse_prefix(t, AF_INET6, &c->tun6, &c->tun6_len))
+		return fail(p, config_setting_get_member(g, "ipip_source6"),
+			    "lb: ipip_source6 '%s' is not an IPv6 prefix (2001:db8:250::/64)", t);
+	return 0;
+}
+
+static int parse_vips(struct parser *p, struct ps_conf *c,
+		      const config_setting_t *root)
+{
+	static const char *const keys[] = { "name", "address", "port",
+		"protocol", "mode", "pool", "table_size", NULL };
+	static const char *const protos[] = { "tcp", "udp" };
+	static const char *const modes[] = { "dsr", "ipip" };
+	config_setting_t *list;
+	int err, n;
+
+	list = get_list(p, root, "vips", &err);
+	if (err)
+		return -1;
+	n = list ? config_setting_length(list) : 0;
+	if (n > PS_MAX_VIPS)
+		return fail(p, list, "at most %d vips", PS_MAX_VIPS);
+	c->vips = calloc(n ? n : 1, sizeof(*c->vips));
+	if (!c->vips)
+		return fail(p, NULL, "out of memory");
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(list, i);
+		struct ps_vip_conf *v = &c->vips[c->nvips];
+		char where[PS_OBJ_NAME_MAX + 16];
+		const char *t;
+		long long x;
+		int k;
+
+		v->line = config_setting_source_line(g);
+		if (check_keys(p, g, "vip", keys) ||
+		    get_str(p, g, "name", &t, true, "vip"))
+			return -1;
+		if (!t[0] || strlen(t) >= PS_OBJ_NAME_MAX ||
+		    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(t))
+			return fail(p, config_setting_get_member(g, "name"),
+				    "vip name '%s': 1 to %d of letters, digits, '_', '.', '-'",
+				    t, PS_OBJ_NAME_MAX - 1);
+		if (ps_conf_find_vip(c, t) >= 0)
+			return fail(p, g, "vip '%s' is defined twice", t);
+		snprintf(v->name, sizeof(v->name), "%s", t);
+		snprintf(where, sizeof(where), "vip '%s'", t);
+		if (get_str(p, g, "address", &t, true, where))
+			return -1;
+		if (ps_addr_parse(&v->addr, t))
+			return fail(p, config_setting_get_member(g, "address"),
+				    "%s: '%s' is not an IPv4 or IPv6 address", where, t);
+		if (get_int(p, g, "port", &x, 1, 65535, 0, true, where))
+			return -1;
+		v->port = x;
+		k = get_choice(p, g, "protocol", protos, 2, 0, where);
+		if (k < 0)
+			return -1;
+		v->proto = k ? IPPROTO_UDP : IPPROTO_TCP;
+		k = get_choice(p, g, "mode", modes, 2, 0, where);
+		if (k < 0)
+			return -1;
+		v->mode = k ? PS_FWD_IPIP : PS_FWD_DSR;
+		if (get_str(p, g, "pool", &t, true, where))
+			return -1;
+		v->pool = ps_conf_find_pool(c, t);
+		if (v->pool < 0)
+			return fail(p, config_setting_get_member(g, "pool"),
+				    "%s: no pool named '%s'", where, t);
+		if (get_int(p, g, "table_size", &x, PS_MAGLEV_SIZE_MIN,
+			    PS_MAGLEV_SIZE_MAX, PS_MAGLEV_SIZE_DEFAULT, false, where))
+			return -1;
+		if (!ps_maglev_size_ok(x))
+			return fail(p, config_setting_get_member(g, "table_size"),
+				    "%s: table_size %lld is not a prime (65537, 131071, 262139 are)",
+				    where, x);
+		v->table_size = x;
+		if (v->mode == PS_FWD_IPIP &&
+		    (v->addr.family == AF_INET ? c->tun4_len : c->tun6_len) < 0)
+			return fail(p, g, "%s: ipip needs lb.ipip_source%s, the prefix the outer sources come from",
+				    where, v->addr.family == AF_INET ? "4" : "6");
+		for (int j = 0; j < c->nvips; j++)
+			if (c->vips[j].port == v->port && c->vips[j].proto == v->proto &&
+			    !memcmp(&c->vips[j].addr, &v->addr, sizeof(v->addr)))
+				return fail(p, g, "%s: the same address, port and protocol as vip '%s'",
+					    where, c->vips[j].name);
+		/* DNS queries to a listen address are the DNS path's */
+		if (v->proto == IPPROTO_UDP && v->port == c->dns_port &&
+		    is_dns_listen(c, &v->addr))
+			return fail(p, g, "%s: UDP port %u of a DNS listen address is answered as DNS",
+				    where, v->port);
+		c->nvips++;
+	}
+	return 0;
+}
+
 static int parse(struct parser *p, struct ps_conf *c)
 {
 	config_setting_t *root = config_root_setting(p->cfg);
 
 	if (parse_top(p, c, root) || parse_zones(p, c, root) ||
-	    parse_pools(p, c, root) || parse_names(p, c, root))
+	    parse_pools(p, c, root) || parse_names(p, c, root) ||
+	    parse_lb(p, c, root) || parse_vips(p, c, root))
 		return -1;
 	return 0;
 }
@@ -1077,15 +1266,18 @@ int ps_conf_load_string(struct ps_conf *conf, const char *text,
 
 void ps_conf_free(struct ps_conf *c)
 {
-	for (int i = 0; i < c->npools; i++)
+	/* the pool a parse failed in has servers too */
+	for (int i = 0; i < c->pools_cap; i++)
 		free(c->pools[i].servers);
 	free(c->pools);
 	free(c->zones);
 	free(c->names);
+	free(c->vips);
 	c->pools = NULL;
 	c->zones = NULL;
 	c->names = NULL;
-	c->npools = c->nzones = c->nnames = 0;
+	c->vips = NULL;
+	c->npools = c->nzones = c->nnames = c->nvips = c->pools_cap = 0;
 }
 
 int ps_conf_find_pool(const struct ps_conf *c, const char *name)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <popsteer/consts.h>
+#include <popsteer/lb.h>
 #include "score.h"
 
 #define PS_IFACES_MAX	16
@@ -65,6 +66,8 @@ struct ps_server_conf {
 	uint32_t weight;		/* 0: never selected */
 	int admin;			/* enum ps_admin */
 	int initial;			/* enum ps_health before any probe */
+	uint8_t mac[6];			/* DSR backend: its MAC (else learned) */
+	bool has_mac;
 	struct ps_probe_conf probes[PS_PROBES_MAX];	/* own or the pool's */
 	int nprobes;
 	int line;
@@ -107,6 +110,19 @@ struct ps_name_conf {
 	int line;
 };
 
+/* A flow steering service: (address, port, protocol) -> a pool's servers
+ * of the same family */
+struct ps_vip_conf {
+	char name[PS_OBJ_NAME_MAX];
+	struct ps_addr addr;
+	uint16_t port;			/* host order */
+	int proto;			/* IPPROTO_TCP / IPPROTO_UDP */
+	int mode;			/* enum ps_fwd_mode */
+	int pool;			/* index in pools */
+	uint32_t table_size;		/* Maglev entries, a prime */
+	int line;
+};
+
 struct ps_conf {
 	char path[4096];
 	char ifaces[PS_IFACES_MAX][16];
@@ -126,9 +142,19 @@ struct ps_conf {
 	int nzones;
 	struct ps_pool_conf *pools;
 	int npools;
+	int pools_cap;			/* allocated (a failed parse frees all) */
 	struct ps_name_conf *names;
 	int nnames;
+
+	struct ps_vip_conf *vips;
+	int nvips;
+	uint32_t flow_table_size;	/* ps_conn entries */
+	struct ps_addr tun4, tun6;	/* ipip outer sources (prefixes) */
+	int tun4_len, tun6_len;		/* prefix lengths; -1: none */
 };
+
+/* Index of the VIP called name, or -1. */
+int ps_conf_find_vip(const struct ps_conf *conf, const char *name);
 
 /*
  * Parse and validate a config file.  On error returns -1 with a message of

@@ -5,16 +5,16 @@
 #include "conf.h"
 #include "tree.h"
 
-const char *const ps_kind_key[PS_KINDS] = { "zones", "pools", "names" };
+const char *const ps_kind_key[PS_KINDS] = { "zones", "pools", "names", "vips" };
 static const char *const deleted_key[PS_KINDS] = {
-	"deleted_zones", "deleted_pools", "deleted_names" };
+	"deleted_zones", "deleted_pools", "deleted_names", "deleted_vips" };
 
 bool ps_tree_same_name(enum ps_kind k, const char *a, const char *b)
 {
 	struct ps_dname x, y;
 	char err[PS_ERR_MAX];
 
-	if (k == PS_POOLS)
+	if (k == PS_POOLS || k == PS_VIPS)
 		return !strcmp(a, b);
 	if (ps_dname_from_text(&x, a, err, sizeof(err)) ||
 	    ps_dname_from_text(&y, b, err, sizeof(err)))

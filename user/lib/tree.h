@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Editing libconfig trees of popsteer configs, and the runtime overlay:
- * the zones, pools and names changed while steerd runs, kept apart from the
+ * the zones, pools, names and vips changed while steerd runs, kept apart from the
  * config file and applied on top of it.
  *
  * An overlay is itself a libconfig tree:
- *   zones = ( {...} ); pools = ( {...} ); names = ( {...} );
+ *   zones = ( {...} ); pools = ( {...} ); names = ( {...} ); vips = ( {...} );
  *   deleted_zones = [ "..." ]; deleted_pools = [ ... ]; deleted_names = [ ... ];
+ *   deleted_vips = [ ... ];
  * A group there replaces (or adds) the object of the same name in the
  * config; a deleted_* entry removes it.
  */
@@ -16,8 +17,8 @@
 #include <stdbool.h>
 #include <libconfig.h>
 
-/* the three kinds of object an overlay holds */
-enum ps_kind { PS_ZONES, PS_POOLS, PS_NAMES, PS_KINDS };
+/* the kinds of object an overlay holds */
+enum ps_kind { PS_ZONES, PS_POOLS, PS_NAMES, PS_VIPS, PS_KINDS };
 extern const char *const ps_kind_key[PS_KINDS];	/* "zones", ... */
 
 /* Do two object names denote the same object?  DNS names compare in

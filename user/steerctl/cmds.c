@@ -142,11 +142,12 @@ static const struct kw server_list[] = {
 };
 #define K_SERVER							\
 	K_NUM("weight", "weight"),					\
+	{ "mac", "MAC", "mac", T_STR, 0, NULL },			\
 	{ "state", "{up|down|drain}", "state", T_CHOICE, 0, admin_states },\
 	{ "initial", "{up|down}", "initial", T_CHOICE, 0, initials },	\
 	K_PROBE
 #define SERVER_SYNTAX							\
-	"[weight N] [state {up|down|drain}] [initial {up|down}]\n" PROBE_SYNTAX
+	"[weight N] [mac MAC] [state {up|down|drain}] [initial {up|down}]\n" PROBE_SYNTAX
 static const struct kw server_add[] = { P_SRV_POOL, P_SRV_ADDR, K_SERVER, END };
 static const struct kw server_set[] = { P_SRV_POOL, P_SRV_ADDR, K_SERVER, END };
 static const struct kw server_one[] = { P_SRV_POOL, P_SRV_ADDR, END };
@@ -192,6 +193,37 @@ static const struct cmd name_cmds[] = {
 	{ "del", "name.del", NULL, NULL, name_one, 0, "name del NAME" },
 };
 
+/* ---- vip ----------------------------------------------------------------- */
+
+static const char *const protos[] = { "tcp", "udp", NULL };
+static const char *const fwd_modes[] = { "dsr", "ipip", NULL };
+
+#define P_VIP		{ NULL, "VIP", "name", T_STR, KW_REQ, NULL }
+#define K_VIP(req)							\
+	{ "address", "ADDR", "address", T_ADDR, req, NULL },		\
+	{ "port", "N", "port", T_NUM, req, NULL },			\
+	{ "protocol", "{tcp|udp}", "protocol", T_CHOICE, 0, protos },	\
+	{ "mode", "{dsr|ipip}", "mode", T_CHOICE, 0, fwd_modes },	\
+	{ "pool", "POOL", "pool", T_STR, req, NULL },			\
+	K_NUM("table-size", "table_size")
+#define VIP_SYNTAX							\
+	"[protocol {tcp|udp}] [mode {dsr|ipip}] [table-size N]"
+
+static const struct kw vip_one[] = { P_VIP, END };
+static const struct kw vip_add[] = { P_VIP, K_VIP(KW_REQ), END };
+static const struct kw vip_set[] = { P_VIP, K_VIP(0), END };
+
+static const struct cmd vip_cmds[] = {
+	{ "list", "vip.list", NULL, print_vips, NULL, 0, "vip list" },
+	{ "show", "vip.show", NULL, print_vip, vip_one, 0, "vip show VIP" },
+	{ "add", "vip.add", NULL, NULL, vip_add, 0,
+	  "vip add VIP address ADDR port N pool POOL " VIP_SYNTAX "\n"
+	  "(the pool's servers of the address's family are the backends)" },
+	{ "set", "vip.set", NULL, NULL, vip_set, CMD_NEED_ONE,
+	  "vip set VIP [address ADDR] [port N] [pool POOL] " VIP_SYNTAX },
+	{ "del", "vip.del", NULL, NULL, vip_one, 0, "vip del VIP" },
+};
+
 /* ---- status, stats, prog -------------------------------------------------- */
 
 static const struct cmd status_cmds[] = {
@@ -228,6 +260,7 @@ const struct obj ctl_objs[] = {
 	OBJ("pool", pool_cmds),
 	OBJ("server", server_cmds),
 	OBJ("name", name_cmds),
+	OBJ("vip", vip_cmds),
 	OBJ("stats", stats_cmds),
 	OBJ("prog", prog_cmds),
 };

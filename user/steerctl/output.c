@@ -335,6 +335,36 @@ void print_server(json_t *d)
 		print_probe(p);
 }
 
+TABLE(print_vips,
+	{ "VIP", "name" }, { "ADDRESS", "address" }, { "PORT", "port" },
+	{ "PROTO", "protocol" }, { "MODE", "mode" }, { "POOL", "pool" },
+	{ "BACKENDS", "backends", C_COUNT }, { "PACKETS", "stats.packets" },
+	{ "FLOWS", "stats.new_flows" }, { "SOURCE", "source" })
+
+void print_vip(json_t *d)
+{
+	static const struct col cols[] = {
+		{ "vip", "name" }, { "source", "source" },
+		{ "address", "address" }, { "port", "port" },
+		{ "protocol", "protocol" }, { "mode", "mode" },
+		{ "pool", "pool" }, { "table size", "table_size" },
+		{ "packets", "stats.packets" }, { "bytes", "stats.bytes" },
+		{ "new flows", "stats.new_flows" },
+		{ "re-placed", "stats.replaced" }, { "icmp", "stats.icmp" },
+		{ "no backend", "stats.no_backend" },
+		{ "fib failed", "stats.fib_fail" },
+	};
+	static const struct col bcols[] = {
+		{ "BACKEND", "address" }, { "REAL", "real" }, { "STATE", "state" },
+		{ "MAC", "mac" }, { "PACKETS", "stats.packets" },
+		{ "BYTES", "stats.bytes" }, { "FLOWS", "stats.new_flows" },
+	};
+
+	record(d, cols, ARRAY_SIZE(cols));
+	printf("\n(a backend's counters cover every VIP it serves)\n");
+	table(json_object_get(d, "backends"), bcols, ARRAY_SIZE(bcols));
+}
+
 TABLE(print_progs,
 	{ "DEV", "dev" }, { "IFINDEX", "ifindex" }, { "MODE", "mode" },
 	{ "ID", "id" }, { "NAME", "name" })

@@ -113,6 +113,8 @@ void print_names(json_t *d);
 void print_name(json_t *d);
 void print_servers(json_t *d);
 void print_server(json_t *d);
+void print_vips(json_t *d);
+void print_vip(json_t *d);
 void print_stats(json_t *d);
 void print_progs(json_t *d);
 

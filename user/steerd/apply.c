@@ -101,8 +101,13 @@ static struct ps_pool_rt *rt_build(const struct ps_conf *nc,
 int steerd_tables(struct steerd *d, const bool *only,
 		  struct ps_sync_report *rep)
 {
+	int rc;
+
 	ps_image_pools(&d->img, &d->conf, d->rt, only);
-	return ps_maps_write_pools(&d->maps, &d->img, rep);
+	rc = ps_maps_write_pools(&d->maps, &d->img, rep);
+	if (!rc)
+		rc = steerd_lb_sync(d, &d->conf, d->rt, only);
+	return rc;
 }
 
 int steerd_apply(struct steerd *d, const char *config_text,
@@ -140,6 +145,12 @@ int steerd_apply(struct steerd *d, const char *config_text,
 		goto undo;
 	}
 	log_sync(&img, &rep);
+	rc = steerd_lb_sync(d, &conf, rt, NULL);
+	if (rc) {
+		snprintf(err, errlen, "Couldn't update the flow steering maps: %s",
+			 strerror(-rc));
+		goto undo;
+	}
 
 	/* 3. the state file */
 	if (overlay_changed &&
@@ -157,7 +168,8 @@ int steerd_apply(struct steerd *d, const char *config_text,
 	probes_reconfigure(d);
 	return 0;
 undo:
-	if (d->img.nzones && ps_maps_sync(&d->maps, &d->img, &rep))
+	if (d->img.nzones && (ps_maps_sync(&d->maps, &d->img, &rep) ||
+			      steerd_lb_sync(d, &d->conf, d->rt, NULL)))
 		pr_err("Couldn't restore the maps after a failed change");
 	ps_image_free(&img);
 	rt_free(rt, conf.npools);

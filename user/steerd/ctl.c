@@ -255,6 +255,84 @@ static json_t *server_json(struct steerd *d, int pi, int si)
 	return j;
 }
 
+static json_t *lb_stats_json(const struct ps_lb_stats *st)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "packets", (json_int_t)st->packets,
+			 "bytes", (json_int_t)st->bytes,
+			 "new_flows", (json_int_t)st->new_flows,
+			 "replaced", (json_int_t)st->replaced,
+			 "icmp", (json_int_t)st->icmp,
+			 "no_backend", (json_int_t)st->no_backend,
+			 "fib_fail", (json_int_t)st->fib_fail);
+}
+
+static json_t *mac_json(const uint8_t *m)
+{
+	char buf[18];
+
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 m[0], m[1], m[2], m[3], m[4], m[5]);
+	return json_string(buf);
+}
+
+/* A VIP with its backends as the maps have them, and the counters. */
+static json_t *vip_json(struct steerd *d, int vi)
+{
+	static const char *const protos[] = { [IPPROTO_TCP] = "tcp", [IPPROTO_UDP] = "udp" };
+	const struct ps_vip_conf *v = &d->conf.vips[vi];
+	const struct ps_pool_conf *pool = &d->conf.pools[v->pool];
+	int id = ps_lb_vip_id(&d->lb, v);
+	json_t *backends = json_array(), *j;
+	struct ps_lb_stats st;
+	char a[INET6_ADDRSTRLEN];
+
+	for (int i = 0; i < pool->nservers; i++) {
+		const struct ps_server_conf *s = &pool->servers[i];
+		int rid = ps_lb_real_id(&d->lb, &s->addr);
+		json_t *b;
+
+		if (s->addr.family != v->addr.family)
+			continue;
+		b = json_pack("{s:s, s:i}", "address",
+			      ps_addr_str(&s->addr, a, sizeof(a)), "real", rid);
+		if (rid >= 0) {
+			const struct ps_real *r = &d->lb.real[rid];
+
+			json_object_set_new(b, "state", json_string(
+				r->flags & PS_REAL_UP ? "up" :
+				r->flags & PS_REAL_DRAIN ? "drain" : "out"));
+			if (v->mode == PS_FWD_DSR)
+				json_object_set_new(b, "mac", memcmp(r->mac, "\0\0\0\0\0", 6) ?
+						    mac_json(r->mac) : json_null());
+			/* a backend's, over every VIP it serves */
+			if (!ps_lb_real_stats(&d->lb, rid, &st))
+				json_object_set_new(b, "stats", lb_stats_json(&st));
+		}
+		json_array_append_new(backends, b);
+	}
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:i, s:s}",
+		      "name", v->name, "address", ps_addr_str(&v->addr, a, sizeof(a)),
+		      "port", v->port, "protocol", protos[v->proto],
+		      "mode", v->mode == PS_FWD_DSR ? "dsr" : "ipip",
+		      "pool", pool->name, "table_size", (json_int_t)v->table_size,
+		      "id", id, "source", source(d, PS_VIPS, v->name));
+	if (id >= 0 && !ps_lb_vip_stats(&d->lb, id, &st))
+		json_object_set_new(j, "stats", lb_stats_json(&st));
+	json_object_set_new(j, "backends", backends);
+	return j;
+}
+
+static int find_vip(struct steerd *d, json_t *a, char *e)
+{
+	const char *n = arg_str(a, "name", e);
+	int i = n ? ps_conf_find_vip(&d->conf, n) : -1;
+
+	if (n && i < 0)
+		snprintf(e, ERRLEN, "no vip '%s'", n);
+	return i;
+}
+
 static const char *const fallback_name[3] = { "all", "servfail", "backup" };
 
 static json_t *scoring_json(const struct ps_scoring *sc)
@@ -410,7 +488,7 @@ static config_setting_t *tree_obj(config_setting_t *root, enum ps_kind k,
 	       config_setting_get_elem(ps_tree_list(root, k, false), at);
 }
 
-static const char *const kind_word[PS_KINDS] = { "zone", "pool", "name" };
+static const char *const kind_word[PS_KINDS] = { "zone", "pool", "name", "vip" };
 
 static int edit_add(struct steerd *d, config_setting_t *root, json_t *args,
 		    char *err, enum ps_kind k)
@@ -521,6 +599,12 @@ static int edit_del(struct steerd *d, config_setting_t *root, json_t *args,
 		snprintf(err, ERRLEN, "pool '%.100s' is used by names: %s", name, list);
 		return -1;
 	}
+	for (int v = 0; k == PS_POOLS && v < d->conf.nvips; v++)
+		if (!strcmp(d->conf.pools[d->conf.vips[v].pool].name, name)) {
+			snprintf(err, ERRLEN, "pool '%.100s' is used by vip '%s'",
+				 name, d->conf.vips[v].name);
+			return -1;
+		}
 	config_setting_remove_elem(ps_tree_list(root, k, false), at);
 	return 0;
 }
@@ -548,6 +632,7 @@ static int kind##_del(struct steerd *d, json_t *a, json_t **o, char *e)	\
 EDITS(zone, PS_ZONES)
 EDITS(pool, PS_POOLS)
 EDITS(name, PS_NAMES)
+EDITS(vip, PS_VIPS)
 
 /* servers live inside their pool's group */
 static config_setting_t *pool_servers(config_setting_t *root, json_t *args,
@@ -801,6 +886,24 @@ static int server_show(struct steerd *d, json_t *a, json_t **o, char *e)
 	return -1;
 }
 
+static int vip_list(struct steerd *d, json_t *a, json_t **o, char *e)
+{
+	*o = json_array();
+	for (int i = 0; i < d->conf.nvips; i++)
+		json_array_append_new(*o, vip_json(d, i));
+	return 0;
+}
+
+static int vip_show(struct steerd *d, json_t *a, json_t **o, char *e)
+{
+	int i = find_vip(d, a, e);
+
+	if (i < 0)
+		return -1;
+	*o = vip_json(d, i);
+	return 0;
+}
+
 static int stats_show(struct steerd *d, json_t *a, json_t **o, char *e)
 {
 	static const char *const names[] = PS_STAT_NAMES;
@@ -854,13 +957,13 @@ static int status(struct steerd *d, json_t *a, json_t **o, char *e)
 
 	for (int i = 0; i < d->conf.nifaces; i++)
 		json_array_append_new(ifs, json_string(d->conf.ifaces[i]));
-	*o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:s, s:i, s:i, s:i, s:o}",
+	*o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:o}",
 		       "version", STEERD_VERSION, "pid", (int)getpid(),
 		       "uptime_s", (json_int_t)(time(NULL) - d->started),
 		       "config", d->config_path, "state_file", d->conf.state_file,
 		       "pin_dir", d->pin_dir, "zones", d->conf.nzones,
 		       "pools", d->conf.npools, "names", d->conf.nnames,
-		       "interfaces", ifs);
+		       "vips", d->conf.nvips, "interfaces", ifs);
 	return 0;
 }
 
@@ -882,6 +985,9 @@ static const struct {
 	{ "server.list", server_list }, { "server.show", server_show },
 	{ "server.add", server_add, 1 },
 	{ "server.set", server_set, 1 }, { "server.del", server_del, 1 },
+	{ "vip.list", vip_list }, { "vip.show", vip_show },
+	{ "vip.add", vip_add, 1 }, { "vip.set", vip_set, 1 },
+	{ "vip.del", vip_del, 1 },
 	{ "stats.show", stats_show },
 	{ "prog.attach", prog_attach, 1 }, { "prog.detach", prog_detach, 1 },
 	{ "config.reload", config_reload, 1 },

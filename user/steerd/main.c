@@ -105,6 +105,28 @@ static int check(struct steerd *d)
 	return 0;
 }
 
+/* The connection table's size: the config's, unless a running data
+ * plane pinned one of another size (its flows are worth more). */
+static void conn_table_size(struct steerd *d, uint32_t want)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, PS_MAP_CONN);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.max_entries != want) {
+		pr_warn("%s holds %u flows, lb.flow_table_size says %u: keeping the pinned table (its flows); the new size applies once it is unpinned",
+			path, info.max_entries, want);
+		want = info.max_entries;
+	}
+	if (fd >= 0)
+		close(fd);
+	bpf_map__set_max_entries(d->skel->maps.ps_conn, want);
+}
+
 static int open_dataplane(struct steerd *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -122,17 +144,20 @@ static int open_dataplane(struct steerd *d)
 	config_destroy(&tree);
 	rc = ps_bpffs_prepare(conf.bpffs, err, sizeof(err));
 	ps_pin_dir(d->pin_dir, sizeof(d->pin_dir), conf.bpffs);
-	ps_conf_free(&conf);
 	if (rc) {
 		pr_err("%s", err);
+		ps_conf_free(&conf);
 		return -1;
 	}
 	oopts.pin_root_path = d->pin_dir;
 	d->skel = steer__open_opts(&oopts);
 	if (!d->skel) {
 		pr_err("Couldn't open the BPF object: %s", strerror(errno));
+		ps_conf_free(&conf);
 		return -1;
 	}
+	conn_table_size(d, conf.flow_table_size);
+	ps_conf_free(&conf);
 	/* maps already pinned there (a running data plane) are reused */
 	rc = steer__load(d->skel);
 	if (rc) {
@@ -140,7 +165,8 @@ static int open_dataplane(struct steerd *d)
 		       d->pin_dir, strerror(-rc));
 		return -1;
 	}
-	if (ps_maps_from_object(&d->maps, d->skel->obj)) {
+	if (ps_maps_from_object(&d->maps, d->skel->obj) ||
+	    ps_lb_from_object(&d->lb, d->skel->obj)) {
 		pr_err("BPF object lacks popsteer maps");
 		return -1;
 	}
@@ -221,6 +247,7 @@ static int run(struct steerd *d)
 			w->fn(d, w, ev[i].events);
 		}
 		probes_run(d);
+		steerd_lb_tick(d);
 		conn_sweep(d, time(NULL));
 	}
 	return 0;
@@ -253,7 +280,8 @@ int main(int argc, char **argv)
 		{}
 	};
 	struct steerd d = { .config_path = DEFAULT_CONFIG, .epfd = -1,
-			    .sig.fd = -1, .ctl_listen.fd = -1 };
+			    .sig.fd = -1, .ctl_listen.fd = -1,
+			    .lb.vips = -1 };
 	int checkonly = 0, discard = 0, verbose = 0, quiet = 0, opt, rc = 1;
 	char err[PS_ERR_MAX];
 
@@ -311,6 +339,7 @@ out:
 	if (d.epfd >= 0)
 		close(d.epfd);
 	probes_fini(&d);
+	steerd_lb_fini(&d);
 	steer__destroy(d.skel);
 	rt_free(d.rt, d.conf.npools);
 	ps_image_free(&d.img);

@@ -15,8 +15,8 @@
 #define HEADER "# popsteer runtime state v1 crc32=%08lx length=%zu\n"
 #define STATE_MAX (64 << 20)
 
-static const char *const keys[] = { "zones", "pools", "names",
-	"deleted_zones", "deleted_pools", "deleted_names", NULL };
+static const char *const keys[] = { "zones", "pools", "names", "vips",
+	"deleted_zones", "deleted_pools", "deleted_names", "deleted_vips", NULL };
 
 static int read_all(const char *path, char **buf, size_t *len)
 {

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "build.h"
 #include "maps.h"
+#include "lbmaps.h"
 
 #define STEERD_VERSION PS_VERSION
 
@@ -53,6 +54,8 @@ struct steerd {
 	/* the data plane */
 	struct steer *skel;
 	struct ps_maps maps;
+	struct ps_lb_maps lb;		/* flow steering */
+	struct lb_neigh *neigh;		/* lb.c: the neighbour table */
 	char pin_dir[512];
 
 	/* the loop */
@@ -112,6 +115,16 @@ void rt_free(struct ps_pool_rt *rt, int npools);
  * whose servers changed, NULL for all), write the changed ones. */
 int steerd_tables(struct steerd *d, const bool *only,
 		  struct ps_sync_report *rep);
+
+/* lb.c */
+/* Bring the flow steering maps to conf under rt's states and scores;
+ * pools_changed: rebuild only the tables of VIPs of these pools (NULL:
+ * any that changed). */
+int steerd_lb_sync(struct steerd *d, const struct ps_conf *conf,
+		   struct ps_pool_rt *rt, const bool *pools_changed);
+/* Once a second: MACs learned since, tables that follow. */
+void steerd_lb_tick(struct steerd *d);
+void steerd_lb_fini(struct steerd *d);
 
 /* probe.c */
 int probes_init(struct steerd *d);
