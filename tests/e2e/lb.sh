@@ -100,7 +100,8 @@ zones = ( { name = "cdn.example";
             soa = { mname = "ns.cdn.example"; rname = "ops.cdn.example"; };
             ns = [ "ns.cdn.example" ]; } );
 pools = ( { name = "web";
-            probes = ( { kind = "http"; url = "http://{address}/health"; interval = 200; } );
+            probes = ( { kind = "http"; url = "http://{address}/health"; interval = 200; },
+                       { kind = "traffic"; interval = 500; } );
             servers = ( { address = "198.18.0.11"; }, { address = "198.18.0.12"; },
                         { address = "198.18.0.13"; } ); } );
 names = ( { name = "www.cdn.example"; pool = "web"; } );
@@ -152,6 +153,12 @@ echo "$st" | jq -e '.[0].stats.new_flows >= 300 and .[1].stats.new_flows >= 150 
 	.[0].stats.packets > .[0].stats.new_flows and
 	([.[0].backends[].stats.new_flows] | add) == .[0].stats.new_flows + .[1].stats.new_flows' >/dev/null &&
 	pass counters || fail counters "$st"
+
+# the traffic probes read what XDP counted for each backend
+tr=$(sctl -j server list pool web | jq -c '[.[] | .metrics.traffic_pps.smooth // 0]')
+echo "# traffic, packets/s smoothed: $tr"
+echo "$tr" | jq -e 'length == 3 and all(. > 0)' >/dev/null && pass traffic_metric ||
+	fail traffic_metric "$tr"
 
 # weights move new flows: b3 twice the others
 sctl server set web 198.18.0.13 weight 200 >/dev/null

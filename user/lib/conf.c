@@ -531,7 +531,7 @@ static int parse_zones(struct parser *p, struct ps_conf *c,
 }
 
 const char *const ps_probe_kind_name[PS_PROBE_KINDS] = { "http", "https",
-	"tcp", "ftp", "load" };
+	"tcp", "ftp", "load", "traffic" };
 
 static int get_double(struct parser *p, const config_setting_t *g,
 		      const char *name, double *out, double min, double max,
@@ -596,7 +596,7 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 	static const char *const methods[] = { "GET", "HEAD" };
 	static const char *const defaults[PS_PROBE_KINDS] = {
 		"http://{address}/", "https://{address}/", "",
-		"ftp://{address}/", "http://{address}:9100/load" };
+		"ftp://{address}/", "http://{address}:9100/load", "" };
 	config_setting_t *s;
 	const char *t;
 	long long v;
@@ -607,10 +607,6 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 		return -1;
 	if (get_str(p, g, "kind", &t, true, where))
 		return -1;
-	if (t && !strcmp(t, "traffic"))
-		return fail(p, config_setting_get_member(g, "kind"),
-			    "%s: traffic probes read what XDP flow steering counts, which this version does not have yet",
-			    where);
 	k = get_choice(p, g, "kind", ps_probe_kind_name, PS_PROBE_KINDS, -1, where);
 	if (k < 0)
 		return -1;
@@ -620,6 +616,9 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 	if (t && k == PS_PROBE_TCP)
 		return fail(p, config_setting_get_member(g, "url"),
 			    "%s: a tcp probe takes a port, not a url", where);
+	if (t && k == PS_PROBE_TRAFFIC)
+		return fail(p, config_setting_get_member(g, "url"),
+			    "%s: a traffic probe reads what XDP flow steering counted for the server: no url", where);
 	snprintf(pr->url, sizeof(pr->url), "%s", t ? t : defaults[k]);
 	if (strlen(t ? t : "") >= sizeof(pr->url))
 		return fail(p, config_setting_get_member(g, "url"), "%s: url too long", where);
@@ -687,8 +686,10 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 	s = config_setting_get_member(g, "health");
 	if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
 		return fail(p, s, "%s: health must be true or false", where);
-	/* the load agent being down says nothing of the service */
-	pr->health = s ? config_setting_get_bool(s) : pr->kind != PS_PROBE_LOAD;
+	/* the load agent being down says nothing of the service, nor do
+	 * the counters */
+	pr->health = s ? config_setting_get_bool(s) :
+		     pr->kind != PS_PROBE_LOAD && pr->kind != PS_PROBE_TRAFFIC;
 	if (get_int(p, g, "max_body", &v, 0, 16 << 20, 65536, false, where))
 		return -1;
 	pr->max_body = v;
@@ -698,11 +699,13 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 	if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
 		return fail(p, s, "%s: reuse must be true or false", where);
 	if (s && config_setting_get_bool(s) &&
-	    (pr->kind == PS_PROBE_TCP || pr->kind == PS_PROBE_FTP))
+	    (pr->kind == PS_PROBE_TCP || pr->kind == PS_PROBE_FTP ||
+	     pr->kind == PS_PROBE_TRAFFIC))
 		return fail(p, s, "%s: %s probes measure a new connection each time: reuse is for http, https and load",
 			    where, ps_probe_kind_name[pr->kind]);
 	pr->reuse = s ? config_setting_get_bool(s) :
-		    pr->kind != PS_PROBE_TCP && pr->kind != PS_PROBE_FTP;
+		    pr->kind != PS_PROBE_TCP && pr->kind != PS_PROBE_FTP &&
+		    pr->kind != PS_PROBE_TRAFFIC;
 	return 0;
 }
 

@@ -36,7 +36,8 @@ struct ps_addr {
 };
 
 enum ps_probe_kind { PS_PROBE_HTTP, PS_PROBE_HTTPS, PS_PROBE_TCP,
-		     PS_PROBE_FTP, PS_PROBE_LOAD, PS_PROBE_KINDS };
+		     PS_PROBE_FTP, PS_PROBE_LOAD, PS_PROBE_TRAFFIC,
+		     PS_PROBE_KINDS };
 extern const char *const ps_probe_kind_name[PS_PROBE_KINDS];
 
 #define PS_PROBES_MAX	4		/* per server */

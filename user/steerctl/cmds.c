@@ -16,7 +16,7 @@ static const char *const xdp_modes[] = { "auto", "native", "skb", NULL };
 static const char *const policies[] = { "weighted", "lowest", "hash", NULL };
 static const char *const fallbacks[] = { "all", "servfail", "backup", NULL };
 static const char *const probe_kinds[] = { "http", "https", "tcp", "ftp",
-	"load", "none", NULL };
+	"load", "traffic", "none", NULL };
 static const char *const methods[] = { "GET", "HEAD", NULL };
 static const char *const admin_states[] = { "up", "down", "drain", NULL };
 static const char *const initials[] = { "up", "down", NULL };
@@ -57,7 +57,7 @@ static const char *const initials[] = { "up", "down", NULL };
 
 /* a probe: "probe KIND" opens one, the words after it apply to it */
 #define K_PROBE								\
-	{ "probe", "{http|https|tcp|ftp|load|none}", "probes[+].kind",	\
+	{ "probe", "{http|https|tcp|ftp|load|traffic|none}", "probes[+].kind",\
 	  T_CHOICE, KW_MULTI, probe_kinds },				\
 	{ "url", "URL", "probes[-].url", T_STR, KW_MULTI, NULL },	\
 	{ "host", "HOST", "probes[-].host", T_STR, KW_MULTI, NULL },	\
@@ -77,7 +77,7 @@ static const char *const initials[] = { "up", "down", NULL };
 	{ "max-body", "BYTES", "probes[-].max_body", T_NUM, KW_MULTI, NULL },\
 	{ "reuse", "{yes|no}", "probes[-].reuse", T_BOOL, KW_MULTI, NULL }
 #define PROBE_SYNTAX							\
-	"[probe {http|https|tcp|ftp|load|none} [url URL] [host HOST]\n"	\
+	"[probe {http|https|tcp|ftp|load|traffic|none} [url URL] [host HOST]\n"\
 	" [method {GET|HEAD}] [expect CODE]... [body TEXT] [user USER]\n"	\
 	" [password PASS] [port N] [interval MS] [timeout MS] [jitter MS]\n" \
 	" [rise N] [fall N] [health {yes|no}] [max-body BYTES] [reuse {yes|no}]]..."

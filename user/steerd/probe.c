@@ -53,6 +53,9 @@ struct probe {
 	int last_metric;
 	double last_value;
 	double first_byte_ms;		/* http: time to the first byte */
+	/* traffic: the counter at the last run */
+	bool tr_seen;
+	uint64_t tr_packets, tr_at;
 	uint64_t last_at;
 	char last_error[112];
 };
@@ -290,8 +293,11 @@ static int probe_setup(struct probe *p)
 	const struct ps_probe_conf *c = &p->conf;
 	const struct ps_server_conf *s =
 		&p->pr->d->conf.pools[p->pool].servers[p->server];
-	CURL *e = curl_easy_init();
+	CURL *e;
 
+	if (c->kind == PS_PROBE_TRAFFIC)	/* reads counters: no libcurl */
+		return 0;
+	e = curl_easy_init();
 	if (!e)
 		return -ENOMEM;
 	p->easy = e;
@@ -373,8 +379,44 @@ static int probe_setup(struct probe *p)
 	return 0;
 }
 
+static void probe_result(struct prober *pr, struct probe *p, bool ok,
+			 int metric, double value, const char *err);
+
+/* A traffic probe: packets per second XDP flow steering sent the server
+ * since the last run, from the per-backend counters; no network. */
+static void traffic_run(struct prober *pr, struct probe *p)
+{
+	struct steerd *d = pr->d;
+	int rid = ps_lb_real_id(&d->lb, &p->addr);
+	struct ps_lb_stats st;
+	uint64_t now = now_ms();
+	double pps = 0;
+
+	if (rid < 0 || ps_lb_real_stats(&d->lb, rid, &st)) {
+		p->tr_seen = false;
+		probe_result(pr, p, false, -1, 0, "not a backend of any vip");
+		return;
+	}
+	if (p->tr_seen && now > p->tr_at)
+		pps = (st.packets - p->tr_packets) * 1000.0 / (now - p->tr_at);
+	p->tr_packets = st.packets;
+	p->tr_at = now;
+	if (!p->tr_seen) {	/* the first reading only sets the origin */
+		p->tr_seen = true;
+		schedule(pr, p, now);
+		return;
+	}
+	probe_result(pr, p, true, PS_M_TRAFFIC, pps, "");
+}
+
 static void probe_start(struct prober *pr, struct probe *p)
 {
+	if (p->conf.kind == PS_PROBE_TRAFFIC) {
+		traffic_run(pr, p);
+		if (p->heap < 0)
+			schedule(pr, p, now_ms());
+		return;
+	}
 	p->body_len = 0;
 	p->too_big = false;
 	p->errbuf[0] = 0;
@@ -505,16 +547,24 @@ static void server_error(struct prober *pr, const struct probe *p,
 
 static void probe_done(struct prober *pr, struct probe *p, CURLcode res)
 {
-	struct steerd *d = pr->d;
-	const struct ps_pool_conf *pool = &d->conf.pools[p->pool];
-	struct ps_srv_state *st = &d->rt[p->pool].srv[p->server];
-	char err[sizeof(st->error)] = "", addr[INET6_ADDRSTRLEN];
-	enum ps_health old = st->health;
+	char err[128] = "";
 	int metric = -1;
 	double value = 0;
 	bool ok;
 
 	ok = judge(p, res, &metric, &value, err, sizeof(err));
+	probe_result(pr, p, ok, metric, value, err);
+}
+
+static void probe_result(struct prober *pr, struct probe *p, bool ok,
+			 int metric, double value, const char *err)
+{
+	struct steerd *d = pr->d;
+	const struct ps_pool_conf *pool = &d->conf.pools[p->pool];
+	struct ps_srv_state *st = &d->rt[p->pool].srv[p->server];
+	char addr[INET6_ADDRSTRLEN];
+	enum ps_health old = st->health;
+
 	p->done = true;
 	p->last_ok = ok;
 	p->last_metric = ok ? metric : -1;
@@ -771,7 +821,9 @@ json_t *probes_json(struct steerd *d, int pool, int server)
 			continue;
 		char target[sizeof(p->url)];
 
-		if (p->conf.kind == PS_PROBE_TCP)	/* "http://A:P/" -> "A:P" */
+		if (p->conf.kind == PS_PROBE_TRAFFIC)
+			snprintf(target, sizeof(target), "xdp counters");
+		else if (p->conf.kind == PS_PROBE_TCP)	/* "http://A:P/" -> "A:P" */
 			snprintf(target, sizeof(target), "%.*s",
 				 (int)strlen(p->url) - 8, p->url + 7);
 		else
