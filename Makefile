@@ -134,7 +134,7 @@ $(OUT)/tests/load_check: tests/bpf/load_check.c | $(OUT)/tests
 
 BENCH_HDRS := tests/bench/bench.h tests/lib/pkt.h $(USER_HDRS)
 
-$(OUT)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/bench.h | $(OUT)/bench
+$(OUT)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/bench.h $(wildcard include/popsteer/*.h) | $(OUT)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -77,6 +77,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, PS_CONN_DEFAULT);
 	__type(key, struct ps_conn_key);
 	__type(value, struct ps_conn);
@@ -341,6 +342,28 @@ static __always_inline int ps_fwd_ipip(struct xdp_md *ctx, const struct ps_flow 
 	return bpf_redirect(fib.ifindex, 0);
 }
 
+/* 1 if the packet is a TCP SYN without ACK (not an ICMP error).  l4 is
+ * at most 14 + 8 (two VLAN tags) + 60 (IPv4 options). */
+static __always_inline int ps_lb_syn(void *data, void *data_end,
+				     const struct ps_flow *f)
+{
+	__u8 *flags = data + f->l4 + 13;
+
+	if (f->ck.proto != IPPROTO_TCP || f->icmp || f->l4 > 128 ||
+	    (void *)(flags + 1) > data_end)
+		return 0;
+	return (*flags & 0x12) == 0x02;
+}
+
+/* The flow hash of f for its VIP's table (and IP-in-IP outer source). */
+static __always_inline __u32 ps_lb_hash(const struct ps_flow *f,
+					const struct ps_vip *vip)
+{
+	return ps_flow_hash((const __u32 *)f->ck.src, (const __u32 *)f->ck.dst,
+			    ((__u32)f->ck.sport << 16) | f->ck.dport,
+			    f->ck.proto, vip->seed);
+}
+
 /*
  * Steer the frame if it belongs to a VIP: an XDP verdict, or XDP_PASS for
  * anything that is not ours.
@@ -357,7 +380,7 @@ __noinline int ps_lb(struct xdp_md *ctx)
 	struct ps_pkt pkt = {};
 	struct ps_vip *vip;
 	__u32 vid, rid, hash, len = data_end - data;
-	int placed = 0;
+	int placed = 0, hashed = 0;
 
 	if (ps_parse_l3(data, data_end, &pkt) < 0 ||
 	    ps_lb_parse(data, data_end, &pkt, &f) < 0)
@@ -372,11 +395,13 @@ __noinline int ps_lb(struct xdp_md *ctx)
 	vid = vip->id;
 	vs = bpf_map_lookup_elem(&ps_vip_stats, &vid);
 	ps_lb_count(vs, len);
-	hash = ps_flow_hash((__u32 *)f.ck.src, (__u32 *)f.ck.dst,
-			    ((__u32)f.ck.sport << 16) | f.ck.dport, f.ck.proto,
-			    vip->seed);
 
-	conn = bpf_map_lookup_elem(&ps_conn, &f.ck);
+	/* A SYN (without ACK) opens a connection: placed by the table
+	 * straight away, as a retransmitted one is again (same hash), which
+	 * saves a lookup that would miss in the new-flow path. */
+	conn = NULL;
+	if (!ps_lb_syn(data, data_end, &f))
+		conn = bpf_map_lookup_elem(&ps_conn, &f.ck);
 	if (conn) {
 		rid = conn->real;
 		real = bpf_map_lookup_elem(&ps_reals, &rid);
@@ -385,6 +410,8 @@ __noinline int ps_lb(struct xdp_md *ctx)
 		if (vs)		/* its backend left: placed again */
 			vs->replaced++;
 	}
+	hash = ps_lb_hash(&f, vip);
+	hashed = 1;
 	rid = ps_maglev_pick(vip, vid, hash);
 	real = bpf_map_lookup_elem(&ps_reals, &rid);
 	if (!real || !(real->flags & PS_REAL_UP)) {
@@ -413,8 +440,12 @@ forward:
 			return XDP_PASS;
 		return ps_fwd_dsr(data, data_end, real);
 	}
-	if (vip->mode == PS_FWD_IPIP)
+	if (vip->mode == PS_FWD_IPIP) {
+		/* an established flow's hash only picks its outer source */
+		if (!hashed)
+			hash = ps_lb_hash(&f, vip);
 		return ps_fwd_ipip(ctx, &f, vip, real, hash, vs);
+	}
 	return XDP_PASS;
 }
 

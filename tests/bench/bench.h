@@ -22,6 +22,24 @@ struct psb_frame {
 	__u8  data[PSB_FRAME_MAX];
 };
 
+/* ---- flow steering under BPF_PROG_TEST_RUN (psb_restore_lb) ------------ */
+
+/* Most bytes the program under test may push in front of the frame (an
+ * IP-in-IP header: 20 or 40); the wrapper takes them off again. */
+#define PSB_PUSH_MAX		64
+
+/* psb_vary[0]: on, each repeat is a new flow: the source port and the low
+ * 16 bits of the source address take the next value of a 32-bit counter
+ * (4e9 flows before one repeats).  Off, the same two fields are written
+ * with their original values, so the wrapper costs the same either way. */
+struct psb_vary {
+	__u32 on;
+	__u32 n;		/* flows made so far */
+	__u16 port_off;		/* offset of the source port in the frame */
+	__u16 addr_off;		/* offset of the source address's last 2 bytes */
+	__be16 port0, addr0;	/* their values in psb_orig */
+};
+
 /* ---- live-frames generator and answer counter -------------------------- */
 
 #define PSB_TPL_MAX		64	/* query templates */

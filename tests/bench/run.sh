@@ -6,7 +6,9 @@
 #
 #  1. bench_testrun: ns per query of the real xdp_steer under
 #     BPF_PROG_TEST_RUN (behind a wrapper that restores the query; its cost
-#     is measured and subtracted).
+#     is measured and subtracted); then ns per packet of flow steering
+#     (DSR and IP-in-IP, established and new flows) beside the floor of
+#     any connection-tracking balancer on this machine (psb_lb_floor).
 #  2. Saturation over one veth pair, psb-cli (client) <-> psb-pop (PoP):
 #     bench_trafficgen sends live frames (BPF_F_TEST_XDP_LIVE_FRAMES) from
 #     the client and counts the valid answers coming back, against
@@ -131,6 +133,10 @@ for c in a_edns aaaa nxdomain refused wrapper; do
 done
 grep -q "^testrun_empty_ns: " <<<"$out" ||
 	missing testrun_empty_ns "bench_testrun failed (status $rc)"
+for c in established_dsr new_dsr established_ipip new_ipip floor_established floor_new; do
+	grep -q "^lb_testrun_${c}_ns: " <<<"$out" ||
+		missing "lb_testrun_${c}_ns" "bench_testrun failed (status $rc)"
+done
 
 # ---- 2. saturation over veth ---------------------------------------------------
 

@@ -30,9 +30,15 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <ldns/ldns.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
 
 #include "pkt.h"
 #include "bench.h"
+#include "conf.h"
+#include "lbmaps.h"
+#include "steer.skel.h"
 #include "testrun.skel.h"
 
 /* A zone with one steered name; single-server pools make every answer
@@ -175,13 +181,20 @@ struct run {
 	size_t out_len;
 };
 
+/* the ingress interface of the test frames (0: none); IP-in-IP asks the
+ * FIB for the next hop from there */
+static int ingress_ifindex;
+
 static int run(int fd, const uint8_t *in, size_t len, int rep, struct run *r)
 {
+	struct xdp_md md = { .data_end = len, .ingress_ifindex = ingress_ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, t,
 		    .data_in = in,
 		    .data_size_in = len,
 		    .data_out = r->out,
 		    .data_size_out = sizeof(r->out),
+		    .ctx_in = ingress_ifindex ? &md : NULL,
+		    .ctx_size_in = ingress_ifindex ? sizeof(md) : 0,
 		    .repeat = rep);
 
 	if (bpf_prog_test_run_opts(fd, &t)) {
@@ -313,6 +326,384 @@ static int bench_case(struct ps_prog *prog, struct testrun *tr,
 	return 0;
 }
 
+/* ---- flow steering ------------------------------------------------------ */
+
+/*
+ * A TCP VIP steered by DSR and one by IP-in-IP, three backends, the maps
+ * filled by steerd's own code (ps_lb_sync: Maglev tables of 65 537
+ * entries).  The program runs in a network namespace of its own where
+ * the frames come in on psb-lb0 and the backends are permanent neighbours
+ * there, so IP-in-IP's FIB lookup finds them.  Established: the same flow
+ * every repeat (in ps_conn from the check run on).  New: psb_restore_lb
+ * gives every repeat a flow never seen before (source port and address
+ * from a counter), so each one is placed by the Maglev table and inserted
+ * into the LRU connection table, as a SYN flood of distinct clients would.
+ */
+#define LB_IF		"psb-lb0"
+#define LB_IF_PEER	"psb-lb1"
+
+static const char *lb_config =
+	"interfaces = [ \"" LB_IF "\" ];\n"
+	"lb = { ipip_source4 = \"198.18.250.0/24\"; };\n"
+	"zones = ( { name = \"bench.example\";\n"
+	"            soa = { mname = \"ns1.bench.example\"; rname = \"hostmaster.bench.example\"; };\n"
+	"            ns = [ \"ns1.bench.example\" ]; } );\n"
+	"names = ( { name = \"www.bench.example\"; pool = \"web\"; } );\n"
+	"pools = (\n"
+	"  { name = \"web\"; servers = (\n"
+	"      { address = \"198.18.5.10\"; mac = \"02:00:00:00:d5:0a\"; },\n"
+	"      { address = \"198.18.5.11\"; mac = \"02:00:00:00:d5:0b\"; },\n"
+	"      { address = \"198.18.5.12\"; mac = \"02:00:00:00:d5:0c\"; } ); }\n"
+	");\n"
+	"vips = (\n"
+	"  { name = \"dsr\"; address = \"198.18.10.1\"; port = 80; protocol = \"tcp\";\n"
+	"    mode = \"dsr\"; pool = \"web\"; },\n"
+	"  { name = \"ipip\"; address = \"198.18.10.5\"; port = 80; protocol = \"tcp\";\n"
+	"    mode = \"ipip\"; pool = \"web\"; }\n"
+	");\n";
+
+/* the neighbour MAC of backend i (IP-in-IP's next hop): 02:00:00:00:ee:0a+i */
+#define LB_NEIGH_MAC	"02:00:00:00:ee:0"
+#define LB_IF_MAC	"02:00:00:00:aa:01"
+
+struct lbcase {
+	const char *name;	/* lb_testrun_<name>_ns */
+	const char *what;
+	const char *vip;	/* VIP address */
+	int ipip;
+	int new_flows;
+	int floor;		/* psb_lb_floor instead of xdp_steer */
+};
+
+static const struct lbcase lbcases[] = {
+	{ "established_dsr", "TCP to a DSR VIP, a flow in ps_conn: new destination MAC, XDP_TX",
+	  "198.18.10.1", 0, 0 },
+	{ "new_dsr", "TCP to a DSR VIP, a new flow each time: Maglev, ps_conn insert, XDP_TX",
+	  "198.18.10.1", 0, 1 },
+	{ "established_ipip", "TCP to an IP-in-IP VIP, a flow in ps_conn: encapsulation, FIB lookup, XDP_TX",
+	  "198.18.10.5", 1, 0 },
+	{ "new_ipip", "TCP to an IP-in-IP VIP, a new flow each time: Maglev, ps_conn insert, encapsulation, FIB, XDP_TX",
+	  "198.18.10.5", 1, 1 },
+	{ "floor_established", "the floor (psb_lb_floor): a flow in its LRU table, new MAC, XDP_TX",
+	  "198.18.10.1", 0, 0, 1 },
+	{ "floor_new", "the floor (psb_lb_floor): a new flow each time, LRU insert, new MAC, XDP_TX",
+	  "198.18.10.1", 0, 1, 1 },
+};
+#define NLBCASES (sizeof(lbcases) / sizeof(lbcases[0]))
+
+static struct ps_lb_maps lbm;
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		fprintf(stderr, "  '%s' failed (%d)\n", cmd, rc);
+	return rc;
+}
+
+static int lb_net_setup(void)
+{
+	int rc = 0;
+
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "  unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return -1;
+	}
+	rc |= sh("ip link add " LB_IF " address " LB_IF_MAC " type veth peer name " LB_IF_PEER);
+	rc |= sh("ip link set " LB_IF " up && ip link set " LB_IF_PEER " up");
+	rc |= sh("ip addr add 198.18.5.1/24 dev " LB_IF);
+	for (int i = 0; i < 3; i++) {
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd),
+			 "ip neigh add 198.18.5.1%d lladdr " LB_NEIGH_MAC "%c dev " LB_IF " nud permanent",
+			 i, 'a' + i);
+		rc |= sh(cmd);
+	}
+	/* the FIB helper answers only for interfaces that forward */
+	rc |= sh("sysctl -qw net.ipv4.conf.all.forwarding=1");
+	ingress_ifindex = if_nametoindex(LB_IF);
+	return rc || !ingress_ifindex ? -1 : 0;
+}
+
+/* Fill the steering maps from lb_config as steerd does. */
+static int lb_maps_setup(struct ps_prog *prog)
+{
+	struct ps_lb_backend *be[PS_MAX_VIPS] = { 0 };
+	int nb[PS_MAX_VIPS] = { 0 }, rc;
+	struct ps_lb_report rep;
+	char err[PS_ERR_MAX];
+	struct ps_conf conf;
+
+	if (ps_conf_load_string(&conf, lb_config, "lb.conf", err, sizeof(err))) {
+		fprintf(stderr, "  config: %s\n", err);
+		return -1;
+	}
+	rc = ps_lb_from_object(&lbm, prog->skel->obj);
+	for (int v = 0; !rc && v < conf.nvips; v++) {
+		const struct ps_pool_conf *pool = &conf.pools[conf.vips[v].pool];
+
+		be[v] = calloc(pool->nservers, sizeof(*be[v]));
+		if (!be[v]) {
+			rc = -ENOMEM;
+			break;
+		}
+		for (int i = 0; i < pool->nservers; i++) {
+			be[v][i].addr = pool->servers[i].addr;
+			be[v][i].weight = 1;
+			be[v][i].flags = PS_REAL_UP;
+			memcpy(be[v][i].mac, pool->servers[i].mac, 6);
+			be[v][i].has_mac = pool->servers[i].has_mac;
+		}
+		nb[v] = pool->nservers;
+	}
+	if (!rc)
+		rc = ps_lb_sync(&lbm, &conf, be, nb, NULL, &rep);
+	if (!rc && rep.tables_built != conf.nvips)
+		rc = -EINVAL;
+	for (int v = 0; v < conf.nvips; v++)
+		free(be[v]);
+	ps_conf_free(&conf);
+	if (rc)
+		fprintf(stderr, "  steering maps: %s\n", strerror(-rc));
+	return rc;
+}
+
+/* A TCP segment (SYN for new flows, ACK for established ones) from
+ * 198.18.0.2:40000 to VIP:80, as it arrives at the PoP. */
+static size_t tcp_frame(const char *vip, int syn, uint8_t *f)
+{
+	static const uint8_t mac_pop[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t mac_cli[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	uint32_t sum;
+
+	memset(f, 0, 54);
+	memcpy(f, mac_pop, 6);
+	memcpy(f + 6, mac_cli, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[3] = 40;		/* total length */
+	ip[6] = 0x40;		/* DF */
+	ip[8] = 64;
+	ip[9] = IPPROTO_TCP;
+	inet_pton(AF_INET, "198.18.0.2", ip + 12);
+	inet_pton(AF_INET, vip, ip + 16);
+	sum = csum_add(0, ip, 20);
+	sum = (uint16_t)~csum_fold16(sum);
+	ip[10] = sum >> 8;
+	ip[11] = sum & 0xff;
+	tcp[0] = 40000 >> 8;
+	tcp[1] = 40000 & 0xff;
+	tcp[3] = 80;
+	tcp[12] = 5 << 4;
+	tcp[13] = syn ? 0x02 : 0x10;
+	tcp[14] = 0xff;
+	return 54;
+}
+
+/*
+ * Is out what the program makes of in?  DSR: the frame unchanged but for
+ * its MACs (destination: a backend's, source: the PoP's).  IP-in-IP: an
+ * outer IPv4 header (protocol 4, destination a backend, source in
+ * 198.18.250.0/24, valid checksum) before the unchanged packet, MACs of
+ * the FIB's next hop.  The flow fields of a new flow differ from in's.
+ */
+static int lb_check(const struct lbcase *c, const uint8_t *in, size_t len,
+		    const struct run *r)
+{
+	const uint8_t *o = r->out, *ip;
+	char why[128] = "";
+
+	if (r->retval != XDP_TX) {
+		snprintf(why, sizeof(why), "verdict %u, not XDP_TX", r->retval);
+		goto bad;
+	}
+	if (!c->ipip) {
+		if (r->out_len != len || o[0] != 0x02 || memcmp(o + 1, "\0\0\0\xd5", 4) ||
+		    o[5] < 0x0a || o[5] > 0x0c) {
+			snprintf(why, sizeof(why), "not sent to a backend's MAC");
+			goto bad;
+		}
+		/* new flows: source address bytes 28-29, port 34-35 vary */
+		if (memcmp(o + 6, in, 6) || memcmp(o + 12, in + 12, 16) ||
+		    memcmp(o + 30, in + 30, 4) ||
+		    (!c->new_flows && memcmp(o + 34, in + 34, len - 34)) ||
+		    (c->new_flows && memcmp(o + 36, in + 36, len - 36))) {
+			snprintf(why, sizeof(why), "the packet changed");
+			goto bad;
+		}
+		return 0;
+	}
+	ip = o + 14;
+	if (r->out_len != len + 20 || memcmp(o + 1, "\0\0\0\xee\x0", 4) ||
+	    o[5] < 0x0a || o[5] > 0x0c || o[6] != 0x02 || o[11] != 0x01) {
+		snprintf(why, sizeof(why), "not sent to a backend's next hop");
+		goto bad;
+	}
+	if (o[12] != 0x08 || o[13] || ip[0] != 0x45 || ip[9] != 4 ||
+	    ((ip[2] << 8) | ip[3]) != (int)len - 14 + 20 ||
+	    csum_fold16(csum_add(0, ip, 20)) != 0xffff) {
+		snprintf(why, sizeof(why), "bad outer header");
+		goto bad;
+	}
+	if (memcmp(ip + 12, "\xc6\x12\xfa", 3) || memcmp(ip + 16, "\xc6\x12\x05", 3) ||
+	    ip[19] < 10 || ip[19] > 12 || ip[19] != o[5]) {
+		snprintf(why, sizeof(why), "outer addresses wrong");
+		goto bad;
+	}
+	if ((!c->new_flows && memcmp(ip + 20, in + 14, len - 14)) ||
+	    (c->new_flows && (memcmp(ip + 20, in + 14, 14) ||
+			      memcmp(ip + 20 + 16, in + 14 + 16, 4) ||
+			      memcmp(ip + 20 + 22, in + 14 + 22, len - 14 - 22)))) {
+		snprintf(why, sizeof(why), "the inner packet changed");
+		goto bad;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "  %s: wrong output: %s\n", c->name, why);
+	return -1;
+}
+
+static int set_vary(struct testrun *tr, int on, const uint8_t *frame)
+{
+	struct psb_vary v = { .on = on, .port_off = 34, .addr_off = 28 };
+	__u32 zero = 0;
+
+	memcpy(&v.port0, frame + 34, 2);
+	memcpy(&v.addr0, frame + 28, 2);
+	if (bpf_map_update_elem(bpf_map__fd(tr->maps.psb_vary), &zero, &v, BPF_ANY)) {
+		fprintf(stderr, "psb_vary: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int lb_timed(int fd, const struct lbcase *c, const uint8_t *in,
+		    size_t len, const struct run *want, __u32 *ns, int ovh)
+{
+	static struct run r;
+
+	if (run(fd, in, len, repeat, &r))
+		return -1;
+	*ns = r.ns;
+	if (ovh) {
+		if (r.retval == XDP_TX && r.out_len == len && !memcmp(r.out, in, 28) &&
+		    (c->new_flows || !memcmp(r.out, in, len)))
+			return 0;
+		fprintf(stderr, "  %s wrapper: timed run left another frame\n", c->name);
+		return -1;
+	}
+	if (c->new_flows)
+		return lb_check(c, in, len, &r);
+	if (r.retval != want->retval || r.out_len != want->out_len ||
+	    memcmp(r.out, want->out, want->out_len)) {
+		fprintf(stderr, "  %s: timed run left another frame than expected\n",
+			c->name);
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t new_flows_of(const char *vip)
+{
+	struct ps_vip_conf v = { .port = 80, .proto = IPPROTO_TCP };
+	struct ps_lb_stats st;
+	int id;
+
+	v.addr.family = AF_INET;
+	inet_pton(AF_INET, vip, &v.addr.v4);
+	id = ps_lb_vip_id(&lbm, &v);
+	if (id < 0 || ps_lb_vip_stats(&lbm, id, &st))
+		return 0;
+	return st.new_flows;
+}
+
+static int lb_case(struct ps_prog *prog, struct testrun *tr,
+		   const struct lbcase *c, double *ns)
+{
+	int wrap = bpf_program__fd(tr->progs.psb_restore_lb);
+	int tx = bpf_program__fd(tr->progs.psb_tx);
+	int fd = c->floor ? bpf_program__fd(tr->progs.psb_lb_floor) : prog->prog_fd;
+	uint8_t in[64];
+	static struct run ref;
+	__u32 ovh[64], cost[64], mo, mc;
+	uint64_t nf0, nf;
+	size_t len = tcp_frame(c->vip, c->new_flows, in);
+
+	fprintf(stderr, "  %s: %s\n", c->name, c->what);
+	/* the program alone, once (an established flow is now in ps_conn) */
+	if (run(fd, in, len, 1, &ref))
+		return -1;
+	if (lb_check(c, in, len, &ref))
+		return -1;
+	if (set_orig(tr, in, len) || set_vary(tr, c->new_flows, in))
+		return -1;
+	/* untimed round */
+	if (set_next(tr, fd) || lb_timed(wrap, c, in, len, &ref, &cost[0], 0))
+		return -1;
+	nf0 = new_flows_of(c->vip);
+	for (int i = 0; i < rounds; i++) {
+		if (set_next(tr, tx) || lb_timed(wrap, c, in, len, &ref, &ovh[i], 1))
+			return -1;
+		if (set_next(tr, fd) ||
+		    lb_timed(wrap, c, in, len, &ref, &cost[i], 0))
+			return -1;
+	}
+	/* were the flows new (or not) as the case says? */
+	nf = new_flows_of(c->vip) - nf0;
+	if (!c->floor && nf != (c->new_flows ? (uint64_t)rounds * repeat : 0)) {
+		fprintf(stderr, "  %s: %llu new flows in %d x %d packets\n", c->name,
+			(unsigned long long)nf, rounds, repeat);
+		return -1;
+	}
+	mo = median(ovh, rounds);
+	mc = median(cost, rounds);
+	fprintf(stderr, "  %s: wrapper+program %u ns (%u..%u), wrapper %u ns (%u..%u); %llu new flows\n",
+		c->name, mc, cost[0], cost[rounds - 1], mo, ovh[0],
+		ovh[rounds - 1], (unsigned long long)nf);
+	*ns = (double)mc - mo;
+	return 0;
+}
+
+static int lb_bench(struct ps_prog *prog, struct testrun *tr)
+{
+	double figs[NLBCASES] = { 0 };
+	int rc = 0;
+
+	fprintf(stderr, "BPF_PROG_TEST_RUN, flow steering (xdp_steer behind psb_restore_lb):\n");
+	if (lb_net_setup() || lb_maps_setup(prog)) {
+		fprintf(stderr, "  cannot set up flow steering\n");
+		return -1;
+	}
+	{
+		struct ps_real fr = { .mac = { 0x02, 0, 0, 0, 0xd5, 0x0a }, .family = 4 };
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(tr->maps.psb_floor_reals),
+					&zero, &fr, BPF_ANY))
+			return -1;
+	}
+	for (size_t i = 0; i < NLBCASES; i++) {
+		double ns;
+
+		if (lb_case(prog, tr, &lbcases[i], &ns)) {
+			rc = -1;
+			continue;
+		}
+		figs[i] = ns;
+		printf("lb_testrun_%s_ns: %.0f ns\n", lbcases[i].name, ns);
+		fflush(stdout);
+	}
+	/* popsteer against the floor, DSR: what the rest of its work costs */
+	if (figs[0] > 0 && figs[4] > 0)
+		printf("lb_established_dsr_vs_floor_ratio: %.2f x\n", figs[0] / figs[4]);
+	if (figs[1] > 0 && figs[5] > 0)
+		printf("lb_new_dsr_vs_floor_ratio: %.2f x\n", figs[1] / figs[5]);
+	return rc;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "Usage: bench_testrun [-r REPEAT] [-n ROUNDS]\n");
@@ -384,6 +775,11 @@ int main(int argc, char **argv)
 		empty[i] = r.ns;
 	}
 	printf("testrun_empty_ns: %u ns\n", median(empty, rounds));
+	fflush(stdout);
+
+	/* last: it moves the process into a network namespace of its own */
+	if (lb_bench(&prog, tr))
+		rc = 1;
 out:
 	testrun__destroy(tr);
 	prog_teardown(&prog);

@@ -353,6 +353,7 @@ struct fopt {
 	int fragext;		/* IPv6: a fragment header before L4 */
 	int paylen;		/* L4 payload bytes */
 	int ipopts;		/* IPv4 option bytes (NOPs, a multiple of 4) */
+	int syn;		/* TCP: a SYN (else an ACK segment) */
 };
 
 /* A flow of a VIP from client:sport. */
@@ -451,7 +452,7 @@ static size_t ip_pkt(uint8_t *out, const struct fopt *o, int proto,
 	return hl + l4len;
 }
 
-/* The TCP (SYN) or UDP packet of o. */
+/* The TCP (SYN or ACK) or UDP packet of o. */
 static size_t l4_ip(uint8_t *out, const struct fopt *o)
 {
 	uint8_t l4[2048];
@@ -464,7 +465,7 @@ static size_t l4_ip(uint8_t *out, const struct fopt *o)
 		put16(l4 + 4, 0x0102);
 		put16(l4 + 6, 0x0304);		/* seq */
 		l4[12] = 5 << 4;
-		l4[13] = 0x02;			/* SYN */
+		l4[13] = o->syn ? 0x02 : 0x10;	/* SYN or ACK */
 		put16(l4 + 14, 65535);
 		n = 20;
 	} else {
@@ -1145,6 +1146,48 @@ static void t_drain_keeps_established(void)
 	stats_delta("real 2", &rb, &ra, &(struct ps_lb_stats){ .packets = 1,
 		    .bytes = len });
 	CHECK(conn_real(&o) == 2, "ps_conn real %ld, expected 2", conn_real(&o));
+}
+
+/* A SYN opens a connection: the table places it, whatever ps_conn
+ * remembers of an earlier one with the same addresses and ports (the
+ * lookup is skipped); the ACKs after it stay with it. */
+static void t_syn_placed_by_table(void)
+{
+	struct fopt o = fo_vip(V_TCP4, "198.18.200.16", 40016);
+	uint8_t in[FRAME_MAX];
+	size_t len;
+	struct ps_lb_stats vb, va;
+
+	table_uniform(V_TCP4, 1);
+	conn_put(&o, 2, V_TCP4);
+	o.syn = 1;
+	len = frame(in, &o);
+	vb = vstat(V_TCP4);
+	expect_dsr("SYN of a 5-tuple in ps_conn (real 2), table says 1", in, len, 1);
+	va = vstat(V_TCP4);
+	stats_delta("vip", &vb, &va, &(struct ps_lb_stats){ .packets = 1,
+		    .bytes = len, .new_flows = 1 });
+	CHECK(conn_real(&o) == 1, "ps_conn real %ld, expected 1", conn_real(&o));
+	o.syn = 0;
+	len = frame(in, &o);
+	table_uniform(V_TCP4, 3);
+	expect_dsr("ACK after the SYN, table now says 3", in, len, 1);
+}
+
+/* A SYN never goes to a draining backend, even one ps_conn names. */
+static void t_syn_not_to_draining(void)
+{
+	struct fopt o = fo_vip(V_TCP4, "198.18.200.17", 40017);
+	uint8_t in[FRAME_MAX];
+	size_t len;
+
+	table_uniform(V_TCP4, 1);
+	conn_put(&o, 2, V_TCP4);
+	real_set(2, PS_REAL_DRAIN);
+	o.syn = 1;
+	len = frame(in, &o);
+	expect_dsr("SYN, ps_conn names draining real 2", in, len, 1);
+	CHECK(conn_real(&o) == 1, "ps_conn real %ld, expected 1", conn_real(&o));
 }
 
 static void t_drain_no_new_flows(void)
@@ -1894,6 +1937,8 @@ static const struct {
 	{ "backend_down_replaced", t_backend_down_replaced },
 	{ "backend_down_no_other", t_backend_down_no_other },
 	{ "drain_keeps_established", t_drain_keeps_established },
+	{ "syn_placed_by_table", t_syn_placed_by_table },
+	{ "syn_not_to_draining", t_syn_not_to_draining },
 	{ "drain_no_new_flows", t_drain_no_new_flows },
 	{ "entry_none", t_entry_none },
 	{ "no_table", t_no_table },
