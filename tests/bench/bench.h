@@ -62,7 +62,15 @@ struct psb_expect {
 struct psb_gcfg {
 	__u32 ntpl;		/* templates in use */
 	__u32 sample_every;	/* sample one valid answer in this many */
+	/* flow steering mode: the frames are UDP datagrams to a VIP, one
+	 * flow per template (client port PSB_LB_PORT + index); what counts
+	 * is the same datagram coming back, sent on by the PoP (DSR: to a
+	 * backend's MAC, whose first bytes are lb_mac) */
+	__u32 lb;
+	__u8  lb_mac[4];
 };
+
+#define PSB_LB_PORT		40000
 
 /* Per-CPU state of the generator (psb_pos[0]). */
 struct psb_gen {

@@ -16,12 +16,14 @@
 #       - steerd + xdp_steer,
 #       - knotd in XDP mode, then knotd with UDP sockets, same names;
 #     then kxdpgun (knot-dnsutils), a second generator, against popsteer
-#     and Knot XDP.
+#     and Knot XDP; and the same generator's UDP flows to a VIP that
+#     xdp_steer steers (DSR) back out of the PoP veth (lb_steered_pps).
 #  3. bench_herd: the thundering herd, simulated with the real policies
 #     (tests/bench/herd.c); tests/bench/probes.sh: failover times and the
 #     CPU of probing 1 000 servers every second, against bench_probefloor.
 #
-# Knobs (environment): BENCH_SECS (seconds per server, default 4),
+# Knobs (environment): BENCH_ONLY (the parts to run, default all:
+# "testrun veth herd probes http"), BENCH_SECS (seconds per server, default 4),
 # BENCH_MAX_FRAMES (frames per generator run at most, default 40000000),
 # BENCH_CPU (CPU of the generator, default 0).
 #
@@ -36,6 +38,8 @@ OUT=${OUT:-$TOP/build}
 [ "${OUT#/}" = "$OUT" ] && OUT=$TOP/$OUT
 
 SECS=${BENCH_SECS:-4}
+ONLY=${BENCH_ONLY:-testrun veth herd probes http}
+want() { [[ " $ONLY " == *" $1 "* ]]; }
 MAX_FRAMES=${BENCH_MAX_FRAMES:-40000000}
 CPU=${BENCH_CPU:-0}
 
@@ -51,6 +55,7 @@ WORK=/run/psb
 PIN=$WORK/bpffs/tc/globals
 ZONE=bench.example
 NAMES="www api img"
+LB_VIP=198.18.100.1 LB_PORT=8000 LB_MAC=02:00:00:d5
 
 PIDS=()
 MISSING=()
@@ -123,6 +128,7 @@ mkdir -p "$WORK"
 
 # ---- 1. BPF_PROG_TEST_RUN ---------------------------------------------------
 
+if want testrun; then
 log "== BPF_PROG_TEST_RUN (repeat 1e6)"
 out=$(timeout 300 "$OUT/bench/bench_testrun" -r 1000000 -n 5)
 rc=$?
@@ -137,6 +143,7 @@ for c in established_dsr new_dsr established_ipip new_ipip floor_established flo
 	grep -q "^lb_testrun_${c}_ns: " <<<"$out" ||
 		missing "lb_testrun_${c}_ns" "bench_testrun failed (status $rc)"
 done
+fi
 
 # ---- 2. saturation over veth ---------------------------------------------------
 
@@ -180,7 +187,15 @@ write_configs() {
 		echo "  ns = [ \"ns1.$ZONE\" ]; } );"
 		echo "pools = ( { name = \"web\"; answers = 1; ttl = 30;"
 		echo "  servers = ( { address = \"198.18.1.10\"; }, { address = \"198.18.1.11\"; },"
-		echo "              { address = \"2001:2:1::10\"; }, { address = \"2001:2:1::11\"; } ); } );"
+		echo "              { address = \"2001:2:1::10\"; }, { address = \"2001:2:1::11\"; } ); },"
+		# flow steering: a UDP VIP, DSR to three backends (their
+		# MACs are what the generator counts)
+		echo "  { name = \"lb\"; servers = ("
+		echo "      { address = \"198.18.1.20\"; mac = \"$LB_MAC:00:01\"; },"
+		echo "      { address = \"198.18.1.21\"; mac = \"$LB_MAC:00:02\"; },"
+		echo "      { address = \"198.18.1.22\"; mac = \"$LB_MAC:00:03\"; } ); } );"
+		echo "vips = ( { name = \"bench\"; address = \"$LB_VIP\"; port = $LB_PORT;"
+		echo "           protocol = \"udp\"; mode = \"dsr\"; pool = \"lb\"; } );"
 		echo "names = ("
 		for n in $NAMES; do
 			echo "  { name = \"$n.$ZONE\"; pool = \"web\"; },"
@@ -246,13 +261,15 @@ xdp_off() {
 	ip -n "$1" link set dev "$2" xdp off 2>/dev/null
 }
 
-# gen FIGURE [ARGS]: one bench_trafficgen run; records FIG[FIGURE]
+# gen FIGURE [ARGS]: one bench_trafficgen run (the DNS queries, unless
+# ARGS ask for flow steering, -L); records FIG[FIGURE]
 gen() {
-	local fig=$1 out rc
+	local fig=$1 out rc q=("${QUERIES[@]}")
 	shift
+	[ "${1:-}" = -L ] && q=()
 	out=$(ip netns exec "$NS_CLI" timeout $((SECS + 30)) \
 		"$OUT/bench/bench_trafficgen" -i "$IF_CLI" -m "$MAC_POP" -d "$SECS" \
-		-n "$MAX_FRAMES" -c "$CPU" -N "$fig" "${QUERIES[@]}" "$@")
+		-n "$MAX_FRAMES" -c "$CPU" -N "$fig" "${q[@]}" "$@")
 	rc=$?
 	if ! grep -q "^$fig: " <<<"$out"; then
 		missing "$fig" "bench_trafficgen failed (status $rc)"
@@ -316,10 +333,11 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
 }
 
+if want veth; then
 if ! net_setup; then
 	for f in echo_ceiling_pps popsteer_answers_pps knot_xdp_answers_pps \
 		 knot_udp_answers_pps popsteer_vs_echo_ratio \
-		 popsteer_vs_knot_xdp_ratio; do
+		 popsteer_vs_knot_xdp_ratio lb_steered_pps lb_vs_echo_ratio; do
 		missing "$f" "cannot build the test network"
 	done
 	exit 1
@@ -345,8 +363,11 @@ if wait_log "$WORK/steerd.log" "^serving" "$STEERD_PID"; then
 	gen popsteer_answers_pps -p "$PIN"
 	log "-- kxdpgun -> popsteer"
 	kxdpgun_run kxdpgun_popsteer_answers_pps
+	log "-- popsteer flow steering: 64 UDP flows to a DSR VIP, steered back out"
+	gen lb_steered_pps -L "$LB_VIP:$LB_PORT" -M "$LB_MAC" -F 64
 else
 	missing popsteer_answers_pps "steerd did not start"
+	missing lb_steered_pps "steerd did not start"
 fi
 stop "$STEERD_PID"
 # the program stays attached when steerd exits (hitless restarts)
@@ -388,21 +409,30 @@ if [ -n "${FIG[popsteer_answers_pps]:-}" ] && [ -n "${FIG[echo_ceiling_pps]:-}" 
 else
 	missing popsteer_vs_echo_ratio "a figure it needs is missing"
 fi
+if [ -n "${FIG[lb_steered_pps]:-}" ] && [ -n "${FIG[echo_ceiling_pps]:-}" ]; then
+	echo "lb_vs_echo_ratio: $(ratio "${FIG[lb_steered_pps]}" "${FIG[echo_ceiling_pps]}") x"
+else
+	missing lb_vs_echo_ratio "a figure it needs is missing"
+fi
 if [ -n "${FIG[popsteer_answers_pps]:-}" ] && [ -n "${FIG[knot_xdp_answers_pps]:-}" ]; then
 	echo "popsteer_vs_knot_xdp_ratio: $(ratio "${FIG[popsteer_answers_pps]}" "${FIG[knot_xdp_answers_pps]}") x"
 else
 	missing popsteer_vs_knot_xdp_ratio "a figure it needs is missing"
 fi
+fi
 
 # ---- 3. load-driven steering -------------------------------------------------
 
+if want herd; then
 log "== herd simulation (1 000 resolvers, 10 servers, TTL 20 s, probes every 1 s)"
 out=$(timeout 120 "$OUT/bench/bench_herd" 2> >(sed 's/^/   /' >&2))
 [ -n "$out" ] && printf '%s\n' "$out"
 for f in herd_imbalance_lowest herd_imbalance_weighted; do
 	grep -q "^$f: " <<<"$out" || missing "$f" "bench_herd failed"
 done
+fi
 
+if want probes; then
 log "== probes: failover, 1 000 servers probed every second"
 # its own namespaces (psb-p-*); tear down ours first, they are done
 cleanup
@@ -411,6 +441,7 @@ out=$(timeout 900 "$TOP/tests/bench/probes.sh")
 for f in failover_ms_median failover_ms_max probe_cpu_pct_1000; do
 	grep -q "^$f: " <<<"$out" || missing "$f" "tests/bench/probes.sh failed"
 done
+fi
 
 # ---- summary ---------------------------------------------------------------
 

@@ -11,6 +11,9 @@
  *
  * psb_count is attached to the client veth: it checks each answer against
  * what its query (named by the DNS ID) expects, counts it and drops it.
+ * In flow steering mode (psb_gcfg.lb) the frames are datagrams to a VIP
+ * and what comes back is each one steered to a backend (DSR: the same
+ * datagram, for a backend's MAC).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -198,6 +201,32 @@ static __always_inline int psb_check(void *data, void *data_end,
 	return 1;
 }
 
+/* Flow steering: 1 the datagram of template *tpl steered to a backend,
+ * 0 that datagram with something wrong, -1 anything else. */
+static __always_inline int psb_check_lb(void *data, void *data_end,
+					const struct psb_gcfg *cfg, __u32 *tpl)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+	const struct psb_expect *e;
+	__u32 idx;
+
+	if ((void *)(udp + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
+		return -1;
+	idx = bpf_ntohs(udp->source) - PSB_LB_PORT;
+	if (idx >= cfg->ntpl)
+		return -1;
+	*tpl = idx;
+	e = bpf_map_lookup_elem(&psb_expect, &idx);
+	if (!e || udp->dest != e->sport || ip->daddr != *(__u32 *)e->server)
+		return -1;
+	if (*(__u32 *)eth->h_dest != *(__u32 *)cfg->lb_mac)
+		return 0;
+	return 1;
+}
+
 SEC("xdp")
 int psb_count(struct xdp_md *ctx)
 {
@@ -212,7 +241,10 @@ int psb_count(struct xdp_md *ctx)
 	c = bpf_map_lookup_elem(&psb_counts, &zero);
 	if (!cfg || !c)
 		return XDP_PASS;
-	rc = psb_check(data, data_end, cfg, &tpl);
+	if (cfg->lb)
+		rc = psb_check_lb(data, data_end, cfg, &tpl);
+	else
+		rc = psb_check(data, data_end, cfg, &tpl);
 	if (rc < 0) {
 		/* ARP, neighbour discovery...: the stack's */
 		c->other++;

@@ -26,6 +26,12 @@
  * (a query it passed or dropped), or on the way back.  A saturated server
  * drops queries; that alone is not a problem.
  *
+ * Flow steering (-L VIP:PORT -M MAC_PREFIX [-F FLOWS]): instead of queries,
+ * FLOWS UDP datagrams to VIP:PORT (client ports 40000 + i, one flow each)
+ * in turn; what counts is each datagram coming back from the PoP sent on
+ * to a backend whose MAC starts with MAC_PREFIX (4 bytes), the rest of the
+ * frame unchanged (DSR back out of the same veth).
+ *
  * Exit status: 0 figure printed; 3 figure printed, but some answers were
  * wrong, or popsteer left queries unanswered (-p); 1 no figure.
  */
@@ -74,6 +80,12 @@ struct tpl {
 static struct tpl tpls[PSB_TPL_MAX];
 static int ntpl;
 static int echo_mode;
+/* flow steering mode (-L): datagrams to lb_vip:lb_port, one flow per
+ * template, counted when steered to a MAC starting with lb_mac */
+static int lb_mode;
+static char lb_vip[INET_ADDRSTRLEN];
+static uint16_t lb_port;
+static uint8_t lb_mac[4];
 /* when and by what the run was stopped: the deadline (SIGALRM), or an
  * interruption (SIGINT, SIGTERM) */
 static struct timespec t_stop;
@@ -131,6 +143,26 @@ static int tpl_parse(struct tpl *t, const char *spec, int i)
 	return 0;
 }
 
+/* Flow steering: template i is a UDP datagram (18 bytes of payload)
+ * from CLIENT4:PSB_LB_PORT+i to the VIP. */
+static int tpl_build_lb(struct tpl *t, int i, const uint8_t *smac,
+			const uint8_t *dmac)
+{
+	uint8_t payload[18];
+
+	snprintf((char *)payload, sizeof(payload), "popsteer flow %02d", i);
+	t->spec = "udp flow";
+	t->fo.family = 4;
+	t->fo.src = CLIENT4;
+	t->fo.dst = lb_vip;
+	t->fo.sport = PSB_LB_PORT + i;
+	t->fo.dport = lb_port;
+	t->len = frame_build(t->frame, &t->fo, payload, sizeof(payload));
+	memcpy(t->frame, dmac, 6);
+	memcpy(t->frame + 6, smac, 6);
+	return t->len <= PSB_FRAME_MAX ? 0 : -1;
+}
+
 /* the frame from IFACE's MAC to the peer's */
 static int tpl_build(struct tpl *t, int i, const uint8_t *smac,
 		     const uint8_t *dmac)
@@ -159,9 +191,11 @@ static int tpl_build(struct tpl *t, int i, const uint8_t *smac,
 
 static int maps_fill(struct trafficgen *skel)
 {
-	struct psb_gcfg cfg = { .ntpl = ntpl, .sample_every = SAMPLE_EVERY };
+	struct psb_gcfg cfg = { .ntpl = ntpl, .sample_every = SAMPLE_EVERY,
+				.lb = lb_mode };
 	__u32 zero = 0;
 
+	memcpy(cfg.lb_mac, lb_mac, 4);
 	for (int i = 0; i < ntpl; i++) {
 		struct psb_frame f = { .len = tpls[i].len };
 		struct psb_expect e = {
@@ -176,6 +210,10 @@ static int maps_fill(struct trafficgen *skel)
 		memcpy(f.data, tpls[i].frame, tpls[i].len);
 		inet_pton(e.family == 6 ? AF_INET6 : AF_INET,
 			  e.family == 6 ? SERVER6 : SERVER4, e.server);
+		if (lb_mode) {
+			e.sport = htons(lb_port);
+			inet_pton(AF_INET, lb_vip, e.server);
+		}
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.psb_tpl), &k, &f, 0) ||
 		    bpf_map_update_elem(bpf_map__fd(skel->maps.psb_expect), &k, &e, 0))
 			return -1;
@@ -306,6 +344,24 @@ static int answer_frame_check(const struct tpl *t, const uint8_t *f,
 	return ulen - 8;
 }
 
+/* Flow steering: 0 if f is template t sent on to a backend (DSR: new
+ * destination MAC, the PoP's as source, not one other byte changed). */
+static int steered_check(const struct tpl *t, const uint8_t *f, size_t len,
+			 char *why, size_t wlen)
+{
+	if (len != t->len)
+		snprintf(why, wlen, "%zu bytes, sent %zu", len, t->len);
+	else if (memcmp(f, lb_mac, 4))
+		snprintf(why, wlen, "not for a backend's MAC");
+	else if (memcmp(f + 6, t->frame, 6))
+		snprintf(why, wlen, "not from the PoP's MAC");
+	else if (memcmp(f + 12, t->frame + 12, len - 12))
+		snprintf(why, wlen, "the packet changed");
+	else
+		return 0;
+	return -1;
+}
+
 /* 0 if f is a right answer to template t, else -1 with the reason */
 static int answer_check(const struct tpl *t, int idx, const uint8_t *frame,
 			size_t len, int *csum_kinds, char *why, size_t wlen)
@@ -317,6 +373,10 @@ static int answer_check(const struct tpl *t, int idx, const uint8_t *frame,
 	ldns_rr *q, *a;
 	int dlen, rc = -1;
 
+	if (lb_mode) {
+		ldns_rdf_deep_free(qn);
+		return steered_check(t, frame, len, why, wlen);
+	}
 	memcpy(f, frame, len);
 	*csum_kinds |= 1 << udp_csum_complete(f, len, &t->fo);
 	dlen = answer_frame_check(t, f, len, &dns, why, wlen);
@@ -488,7 +548,9 @@ static int usage(void)
 	fprintf(stderr,
 		"Usage: bench_trafficgen -i IFACE -m PEER_MAC -q NAME/TYPE[/6] [-q ...]\n"
 		"         [-d SECONDS] [-n MAX_FRAMES] [-b BATCH] [-c CPU] [-e] [-N FIGURE]\n"
-		"         [-p PIN_DIR]\n");
+		"         [-p PIN_DIR]\n"
+		"       bench_trafficgen -i IFACE -m PEER_MAC -L VIP:PORT -M MAC_PREFIX [-F FLOWS]\n"
+		"         [-d SECONDS] [-n MAX_FRAMES] [-b BATCH] [-c CPU] [-N FIGURE]\n");
 	return 1;
 }
 
@@ -498,7 +560,7 @@ int main(int argc, char **argv)
 	unsigned long long max = 50000000ULL, sent = 0;
 	const char *ifname = NULL, *figure = NULL, *pin = NULL;
 	uint8_t smac[6], dmac[6];
-	int have_dmac = 0;
+	int have_dmac = 0, have_lbmac = 0, flows = PSB_TPL_MAX;
 	int batch = 64, cpu = 0, opt, ifindex, rc = 1, nbad, checked = 0;
 	int csum_kinds = 0, unanswered = 0;
 	__u64 ps_a[PS_ST_MAX], ps_b[PS_ST_MAX];
@@ -510,7 +572,7 @@ int main(int argc, char **argv)
 	long long lost;
 	cpu_set_t set;
 
-	while ((opt = getopt(argc, argv, "i:m:q:d:n:b:c:eN:p:h")) != -1) {
+	while ((opt = getopt(argc, argv, "i:m:q:d:n:b:c:eN:p:L:M:F:h")) != -1) {
 		switch (opt) {
 		case 'i': ifname = optarg; break;
 		case 'm':
@@ -533,8 +595,33 @@ int main(int argc, char **argv)
 		case 'e': echo_mode = 1; break;
 		case 'N': figure = optarg; break;
 		case 'p': pin = optarg; break;
+		case 'L': {
+			char *colon = strrchr(optarg, ':');
+			struct in_addr a;
+
+			lb_mode = 1;
+			if (!colon || colon - optarg >= (int)sizeof(lb_vip))
+				return usage();
+			memcpy(lb_vip, optarg, colon - optarg);
+			lb_vip[colon - optarg] = 0;
+			lb_port = atoi(colon + 1);
+			if (inet_pton(AF_INET, lb_vip, &a) != 1 || !lb_port)
+				return usage();
+			break;
+		}
+		case 'M':
+			have_lbmac = sscanf(optarg, "%hhx:%hhx:%hhx:%hhx", &lb_mac[0],
+					    &lb_mac[1], &lb_mac[2], &lb_mac[3]) == 4;
+			break;
+		case 'F': flows = atoi(optarg); break;
 		default: return usage();
 		}
+	}
+	if (lb_mode) {
+		if (ntpl || echo_mode || pin || !have_lbmac || flows < 1 ||
+		    flows > PSB_TPL_MAX)
+			return usage();
+		ntpl = flows;
 	}
 	/* every run is bounded in time and in frames */
 	if (!ifname || !have_dmac || !ntpl || !(secs > 0 && secs <= 60) ||
@@ -547,7 +634,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < ntpl; i++) {
-		if (tpl_build(&tpls[i], i, smac, dmac)) {
+		if ((lb_mode ? tpl_build_lb : tpl_build)(&tpls[i], i, smac, dmac)) {
 			fprintf(stderr, "bench_trafficgen: cannot build query %s\n",
 				tpls[i].spec);
 			return 1;
@@ -645,16 +732,18 @@ int main(int argc, char **argv)
 	}
 	lost = (long long)sent - (long long)cnt.valid - (long long)cnt.invalid;
 	fprintf(stderr,
-		"  sent %llu queries in %.2f s (%.2f M/s, %d names, batch %d, CPU %d)\n"
-		"  answers: %llu valid (%.2f %% of sent), %llu invalid, %lld missing; %llu other frames\n",
-		sent, elapsed, sent / elapsed / 1e6, ntpl, batch, cpu,
+		"  sent %llu %s in %.2f s (%.2f M/s, %d %s, batch %d, CPU %d)\n"
+		"  %s: %llu valid (%.2f %% of sent), %llu invalid, %lld missing; %llu other frames\n",
+		sent, lb_mode ? "datagrams" : "queries", elapsed, sent / elapsed / 1e6,
+		ntpl, lb_mode ? "flows" : "names", batch, cpu,
+		lb_mode ? "steered back" : "answers",
 		(unsigned long long)cnt.valid, 100.0 * cnt.valid / sent,
 		(unsigned long long)cnt.invalid, lost,
 		(unsigned long long)cnt.other);
 	nbad = samples_check(bpf_map__fd(skel->maps.psb_samples), PSB_SAMPLES,
 			     &checked, &csum_kinds, false);
-	fprintf(stderr, "  full check of %d sampled valid answers: %d wrong%s%s\n",
-		checked, nbad,
+	fprintf(stderr, "  full check of %d sampled valid %s: %d wrong%s%s\n",
+		checked, lb_mode ? "frames" : "answers", nbad,
 		csum_kinds & 2 ? "; IPv4 answers without UDP checksum (allowed)" : "",
 		csum_kinds & 4 ? "; UDP checksums left to offload (veth does not complete them)" : "");
 	if (cnt.invalid) {
