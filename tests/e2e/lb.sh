@@ -208,6 +208,21 @@ n=$(echo "$s" | tr ' ' '\n' | awk -F= '{ t += $2 } END { print t }')
 ! echo "$s" | grep -q "$o2=" && [ "$n" = 60 ] && pass killed_no_new_flows ||
 	fail killed_no_new_flows "$s"
 
+# weight 0 takes a backend out of new flows, as draining does (its
+# established flows stay)
+alive=$(for b in b1 b2 b4; do [ "$b" != "$o2" ] && echo "$b"; done | head -1)
+sctl server set web "198.18.0.1${alive#b}" weight 0 >/dev/null
+w0() { sctl -j vip show http | jq -e --arg a "198.18.0.1${alive#b}" \
+	'.backends[] | select(.address == $a) | .state == "drain"' >/dev/null; }
+if wait_for 3000 w0; then
+	s=$(spread 40 80)
+	echo "# $alive at weight 0: $s"
+	echo "$s" | grep -q "$alive=" && fail weight0_drains "$s" || pass weight0_drains
+else
+	fail weight0_drains "$(sctl -j vip show http)"
+fi
+sctl server set web "198.18.0.1${alive#b}" weight 100 >/dev/null
+
 # ---- steerctl views ------------------------------------------------------------------
 run() { out=$("$@" 2>"$E2E_DIR/err"); rc=$?; err=$(cat "$E2E_DIR/err"); }
 run sctl vip list
@@ -224,6 +239,19 @@ run sctl vip add bad address 198.18.100.2 port 80 pool nope
 	pass vip_bad_pool_refused || fail vip_bad_pool_refused "$rc $err"
 run sctl pool del web
 [ "$rc" = 1 ] && echo "$err" | grep -q "used by" && pass pool_in_use || fail pool_in_use "$rc $err"
+# a pool that only a VIP uses cannot go either
+sctl pool add vonly server 198.18.0.11 >/dev/null &&
+	sctl vip add v2 address 198.18.100.3 port 80 pool vonly >/dev/null
+run sctl pool del vonly
+[ "$rc" = 1 ] && echo "$err" | grep -q "pool 'vonly' is used by vip 'v2'" &&
+	pass pool_in_use_by_vip || fail pool_in_use_by_vip "$rc $err"
+sctl vip del v2 >/dev/null && sctl pool del vonly >/dev/null &&
+	pass pool_del_after_vip || fail pool_del_after_vip "vip del / pool del"
+# the traffic metric can be weighted from steerctl
+sctl pool set web traffic-weight 0.5 traffic-ref 1000 >/dev/null &&
+	sctl -j pool show web | jq -e '.scoring.traffic == 0.5 and .scoring.traffic_ref == 1000' >/dev/null &&
+	pass traffic_weight_set || fail traffic_weight_set "$(sctl -j pool show web | jq -c .scoring)"
+sctl pool set web traffic-weight 0 >/dev/null
 sctl vip add udp53 address 198.18.100.2 port 5353 protocol udp pool web >/dev/null &&
 	[ "$(sctl -j vip show udp53 | jq -r .protocol)" = udp ] && pass vip_add ||
 	fail vip_add "$(sctl vip show udp53 2>&1)"

@@ -476,7 +476,7 @@ static void t_probe_conf_errors(void)
 {
 	static const struct { const char *pool, *msg; } bad[] = {
 		{ "probes = ( { kind = \"traffic\"; url = \"x\"; } );", "no url" },
-		{ "probes = ( { kind = \"traffic\"; reuse = true; } );", "reuse is for http" },
+		{ "probes = ( { kind = \"traffic\"; reuse = true; } );", "traffic probes make no connection" },
 		{ "probes = ( { kind = \"smtp\"; } );", "kind must be" },
 		{ "probes = ( { kind = \"tcp\"; url = \"x\"; } );", "takes a port" },
 		{ "probes = ( { kind = \"http\"; interval = 1000; timeout = 2000; } );", "timeout" },

@@ -698,9 +698,11 @@ static int parse_probe(struct parser *p, const config_setting_t *g,
 	s = config_setting_get_member(g, "reuse");
 	if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
 		return fail(p, s, "%s: reuse must be true or false", where);
+	if (s && config_setting_get_bool(s) && pr->kind == PS_PROBE_TRAFFIC)
+		return fail(p, s, "%s: traffic probes make no connection: reuse is for http, https and load",
+			    where);
 	if (s && config_setting_get_bool(s) &&
-	    (pr->kind == PS_PROBE_TCP || pr->kind == PS_PROBE_FTP ||
-	     pr->kind == PS_PROBE_TRAFFIC))
+	    (pr->kind == PS_PROBE_TCP || pr->kind == PS_PROBE_FTP))
 		return fail(p, s, "%s: %s probes measure a new connection each time: reuse is for http, https and load",
 			    where, ps_probe_kind_name[pr->kind]);
 	pr->reuse = s ? config_setting_get_bool(s) :

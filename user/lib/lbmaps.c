@@ -180,6 +180,22 @@ static int vip_alloc(const struct ps_lb_maps *lb, const bool *taken)
 	return -1;
 }
 
+/* A new VIP or real starts with zero counters, whatever the id's last
+ * holder counted. */
+static int stats_zero(const struct ps_lb_maps *lb, int fd, int id)
+{
+	struct ps_lb_stats *z = calloc(lb->ncpu > 0 ? lb->ncpu : 1, sizeof(*z));
+	__u32 key = id;
+	int rc = 0;
+
+	if (!z)
+		return -ENOMEM;
+	if (fd >= 0 && lb->ncpu > 0 && bpf_map_update_elem(fd, &key, z, BPF_ANY))
+		rc = -errno;
+	free(z);
+	return rc;
+}
+
 static int write_real(struct ps_lb_maps *lb, int id, const struct ps_real *r,
 		      struct ps_lb_report *rep)
 {
@@ -265,8 +281,12 @@ int ps_lb_sync(struct ps_lb_maps *lb, const struct ps_conf *conf,
 			taken[vid[v]] = true;
 	}
 	for (int v = 0; v < conf->nvips; v++) {
-		if (vid[v] < 0 && (vid[v] = vip_alloc(lb, taken)) < 0)
-			return -ENOSPC;
+		if (vid[v] < 0) {
+			if ((vid[v] = vip_alloc(lb, taken)) < 0)
+				return -ENOSPC;
+			if ((rc = stats_zero(lb, lb->vip_stats, vid[v])))
+				return rc;
+		}
 		taken[vid[v]] = true;
 		for (int b = 0; b < nb[v]; b++) {
 			const struct ps_lb_backend *be = &backends[v][b];
@@ -277,6 +297,8 @@ int ps_lb_sync(struct ps_lb_maps *lb, const struct ps_conf *conf,
 				id = real_alloc(lb, live);
 				if (id < 0)
 					return -ENOSPC;
+				if ((rc = stats_zero(lb, lb->real_stats, id)))
+					return rc;
 				memset(&r, 0, sizeof(r));
 				addr16(r.addr, &be->addr);
 				r.family = be->addr.family == AF_INET ? 4 : 6;

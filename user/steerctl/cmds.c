@@ -46,13 +46,16 @@ static const char *const initials[] = { "up", "down", NULL };
 	K_REAL("cpu-weight", "scoring.cpu"),				\
 	K_REAL("response-weight", "scoring.response"),			\
 	K_REAL("latency-weight", "scoring.latency"),			\
+	K_REAL("traffic-weight", "scoring.traffic"),			\
+	K_REAL("traffic-ref", "scoring.traffic_ref"),			\
 	K_REAL("ewma", "scoring.ewma"),					\
 	K_NUM("ttl", "ttl"),						\
 	K_NUM("prefix4", "hash_prefix4"), K_NUM("prefix6", "hash_prefix6")
 #define POOL_SYNTAX							\
 	"[answers N] [policy {weighted|lowest|hash}] [select {random|hash}]\n" \
 	"[fallback {all|servfail|backup}] [backup POOL] [threshold X] [margin X]\n" \
-	"[cpu-weight X] [response-weight X] [latency-weight X] [ewma X]\n" \
+	"[cpu-weight X] [response-weight X] [latency-weight X] [traffic-weight X]\n" \
+	"[traffic-ref PPS] [ewma X]\n" \
 	"[ttl N] [prefix4 N] [prefix6 N]"
 
 /* a probe: "probe KIND" opens one, the words after it apply to it */

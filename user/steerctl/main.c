@@ -27,7 +27,7 @@ static const char usage_head[] =
 	"       steerctl help\n"
 	"OPTIONS := { -j|--json | -p|--pretty | -s|--socket PATH | -B|--bpffs DIR |\n"
 	"             -h|--help | -V|--version }\n"
-	"OBJECT := { status | zone | pool | server | name | stats | prog }\n";
+	"OBJECT := { status | zone | pool | server | name | vip | stats | prog }\n";
 
 static const char usage_notes[] =
 	"Words abbreviate to any unique prefix: steerctl po li, steerctl se a POOL ADDR w 5.\n"

@@ -245,7 +245,7 @@ RECORD(print_status,
 	{ "uptime", "uptime_s", C_SECONDS }, { "config", "config" },
 	{ "state_file", "state_file" }, { "pin_dir", "pin_dir" },
 	{ "zones", "zones" }, { "pools", "pools" }, { "names", "names" },
-	{ "interfaces", "interfaces", C_LIST })
+	{ "vips", "vips" }, { "interfaces", "interfaces", C_LIST })
 
 TABLE(print_zones,
 	{ "ZONE", "name" }, { "TTL", "ttl" }, { "SERIAL", "soa.serial" },
@@ -325,6 +325,7 @@ void print_server(json_t *d)
 		{ "cpu", "metrics.cpu", C_METRIC },
 		{ "response ms", "metrics.response_ms", C_METRIC },
 		{ "latency ms", "metrics.latency_ms", C_METRIC },
+		{ "traffic pps", "metrics.traffic_pps", C_METRIC },
 		{ "last error", "error" },
 	};
 	json_t *p;

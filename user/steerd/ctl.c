@@ -227,6 +227,15 @@ static json_t *metric_json(const struct ps_ewma *e)
 				   e->smooth) : json_null();
 }
 
+static json_t *mac_json(const uint8_t *m)
+{
+	char buf[18];
+
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 m[0], m[1], m[2], m[3], m[4], m[5]);
+	return json_string(buf);
+}
+
 static json_t *server_json(struct steerd *d, int pi, int si)
 {
 	static const char *const units[PS_M_MAX] = { "cpu", "response_ms",
@@ -252,6 +261,8 @@ static json_t *server_json(struct steerd *d, int pi, int si)
 		      "metrics", m,
 		      "error", st->error,
 		      "probes", probes_json(d, pi, si));
+	if (j && s->has_mac)	/* configured (a learned one: vip show) */
+		json_object_set_new(j, "mac", mac_json(s->mac));
 	return j;
 }
 
@@ -265,15 +276,6 @@ static json_t *lb_stats_json(const struct ps_lb_stats *st)
 			 "icmp", (json_int_t)st->icmp,
 			 "no_backend", (json_int_t)st->no_backend,
 			 "fib_fail", (json_int_t)st->fib_fail);
-}
-
-static json_t *mac_json(const uint8_t *m)
-{
-	char buf[18];
-
-	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
-		 m[0], m[1], m[2], m[3], m[4], m[5]);
-	return json_string(buf);
 }
 
 /* A VIP with its backends as the maps have them, and the counters. */

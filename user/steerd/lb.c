@@ -27,6 +27,7 @@ struct lb_neigh {
 	struct nl_cache *cache;
 	uint64_t refreshed;
 	uint64_t poked[PS_MAX_REALS];	/* last resolution we asked for */
+	uint64_t fib_fail[PS_MAX_VIPS];	/* a VIP's fib_fail counter, last seen */
 };
 
 static uint64_t now_ms(void)
@@ -131,15 +132,58 @@ static bool learn_mac(struct steerd *d, const struct ps_addr *a, uint8_t mac[6])
 	return false;
 }
 
+/*
+ * IP-in-IP: the data plane's FIB lookups fail (and its packets go to the
+ * stack) while the next hop towards a backend is unresolved, and nothing
+ * of its own makes the kernel resolve it.  When a VIP's fib_fail counter
+ * moved, ask for its backends, at most once a second each.
+ */
+static void ipip_resolve(struct steerd *d, const struct ps_vip_conf *vc,
+			 const struct ps_lb_backend *be, int n)
+{
+	int vid = ps_lb_vip_id(&d->lb, vc);
+	struct ps_lb_stats st;
+	uint64_t now = now_ms();
+
+	if (vid < 0 || !neigh_cache(d) || ps_lb_vip_stats(&d->lb, vid, &st) ||
+	    st.fib_fail == d->neigh->fib_fail[vid])
+		return;
+	d->neigh->fib_fail[vid] = st.fib_fail;
+	for (int b = 0; b < n; b++) {
+		int id = ps_lb_real_id(&d->lb, &be[b].addr);
+
+		if (id >= 0 && now - d->neigh->poked[id] < NEIGH_REFRESH_MS)
+			continue;
+		neigh_poke(&be[b].addr);
+		if (id >= 0)
+			d->neigh->poked[id] = now;
+	}
+}
+
+/* The MAC the data plane has for a backend, if any. */
+static bool last_mac(struct steerd *d, const struct ps_addr *a, uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+	int id = ps_lb_real_id(&d->lb, a);
+
+	if (id < 0 || !memcmp(d->lb.real[id].mac, zero, 6))
+		return false;
+	memcpy(mac, d->lb.real[id].mac, 6);
+	return true;
+}
+
 /* The backends of every VIP of conf under the states and scores of rt. */
 static int backends_of(struct steerd *d, const struct ps_conf *conf,
 		       struct ps_pool_rt *rt, struct ps_lb_backend **be, int *nb)
 {
+	static bool warned_empty[PS_MAX_VIPS];
+
 	for (int v = 0; v < conf->nvips; v++) {
 		const struct ps_vip_conf *vc = &conf->vips[v];
 		const struct ps_pool_conf *pool = &conf->pools[vc->pool];
 		const struct ps_srv_state *srv[PS_POOL_SERVERS_MAX];
 		double sw[PS_POOL_SERVERS_MAX], w[PS_POOL_SERVERS_MAX];
+		bool stale[PS_POOL_SERVERS_MAX];
 		int order[PS_POOL_SERVERS_MAX];
 		int n = 0, keep, usable;
 
@@ -153,15 +197,22 @@ static int backends_of(struct steerd *d, const struct ps_conf *conf,
 			if (s->addr.family != vc->addr.family)
 				continue;
 			b->addr = s->addr;
+			stale[n] = false;
 			if (s->has_mac) {
 				memcpy(b->mac, s->mac, 6);
 				b->has_mac = true;
 			} else if (vc->mode == PS_FWD_DSR) {
 				b->has_mac = learn_mac(d, &s->addr, b->mac);
+				/* the neighbour entry went (FAILED, flushed):
+				 * its flows keep the last MAC, no new ones */
+				if (!b->has_mac && last_mac(d, &s->addr, b->mac))
+					b->has_mac = stale[n] = true;
 			}
 			srv[n] = &rt[vc->pool].srv[j];
-			/* DSR without a MAC cannot be sent anything */
-			sw[n++] = vc->mode == PS_FWD_DSR && !b->has_mac ? 0 : s->weight;
+			/* DSR without a (current) MAC gets no new flows */
+			sw[n] = vc->mode == PS_FWD_DSR && (!b->has_mac || stale[n]) ?
+				0 : s->weight;
+			n++;
 		}
 		/* the pool's policy, as for its DNS answers */
 		keep = rt[vc->pool].keep[vc->addr.family == AF_INET ? 0 : 1];
@@ -171,7 +222,11 @@ static int backends_of(struct steerd *d, const struct ps_conf *conf,
 			be[v][b].weight = w[b];
 			if (ps_srv_usable(srv[b]) && sw[b] > 0)
 				be[v][b].flags = PS_REAL_UP;
-			else if (srv[b]->admin == PS_ADMIN_DRAIN)
+			/* drained, weight 0 or a stale MAC: established
+			 * flows stay, as long as they can be sent */
+			else if (srv[b]->admin == PS_ADMIN_DRAIN ||
+				 (ps_srv_usable(srv[b]) &&
+				  (vc->mode != PS_FWD_DSR || be[v][b].has_mac)))
 				be[v][b].flags = PS_REAL_DRAIN;
 		}
 		if (!usable && pool->fallback == PS_FB_ALL)
@@ -183,6 +238,13 @@ static int backends_of(struct steerd *d, const struct ps_conf *conf,
 					be[v][b].flags = PS_REAL_UP;
 				}
 		nb[v] = n;
+		if (vc->mode == PS_FWD_IPIP)
+			ipip_resolve(d, vc, be[v], n);
+		/* said once, until the pool has one again */
+		if (!n && !warned_empty[v])
+			pr_warn("vip '%s': pool '%s' has no IPv%c server: its packets go to the stack",
+				vc->name, pool->name, vc->addr.family == AF_INET ? '4' : '6');
+		warned_empty[v] = !n;
 	}
 	return 0;
 }

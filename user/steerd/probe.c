@@ -392,11 +392,17 @@ static void traffic_run(struct prober *pr, struct probe *p)
 	uint64_t now = now_ms();
 	double pps = 0;
 
-	if (rid < 0 || ps_lb_real_stats(&d->lb, rid, &st)) {
+	/* a freed id keeps its address until given out again */
+	if (rid < 0 || !d->lb.real_live[rid] ||
+	    ps_lb_real_stats(&d->lb, rid, &st)) {
 		p->tr_seen = false;
 		probe_result(pr, p, false, -1, 0, "not a backend of any vip");
 		return;
 	}
+	/* counters only go back when the id was given to another backend
+	 * (zeroed): start again from here */
+	if (st.packets < p->tr_packets)
+		p->tr_seen = false;
 	if (p->tr_seen && now > p->tr_at)
 		pps = (st.packets - p->tr_packets) * 1000.0 / (now - p->tr_at);
 	p->tr_packets = st.packets;
