@@ -251,19 +251,47 @@ static __always_inline int ps_fwd_dsr(void *data, void *data_end,
 }
 
 /*
+ * IP-in-IP next hops, per CPU and backend: what bpf_fib_lookup() said,
+ * reused for PS_NH_TTL_NS (a FIB lookup costs more than the rest of the
+ * packet's work).  A route or neighbour change reaches new packets within
+ * that time; a packet longer than any the entry was looked up for asks
+ * the FIB again (its MTU check).  Data plane only: not pinned.
+ */
+#define PS_NH_TTL_NS	(1000ULL * 1000 * 1000)
+
+struct ps_nh {
+	__u64 expires;		/* bpf_ktime_get_coarse_ns() */
+	__u32 in_ifindex;	/* the lookup's ingress interface */
+	__u32 out_ifindex;
+	__u32 fits;		/* longest outer packet it was looked up for */
+	__u8  dmac[ETH_ALEN];
+	__u8  smac[ETH_ALEN];
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PS_MAX_REALS);
+	__type(key, __u32);
+	__type(value, struct ps_nh);
+} ps_nh_cache SEC(".maps");
+
+/*
  * IP-in-IP to the backend: the next hop comes from the FIB first (a frame
  * we cannot send is left as it was, to the stack), then the outer header
  * replaces the link layer's VLAN tags, if any.
  */
 static __always_inline int ps_fwd_ipip(struct xdp_md *ctx, const struct ps_flow *f,
-				       const struct ps_vip *vip,
+				       const struct ps_vip *vip, __u32 rid,
 				       const struct ps_real *real, __u32 hash,
 				       struct ps_lb_stats *vs)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 src[4], outer, l3 = f->l3;
+	__u64 now = bpf_ktime_get_coarse_ns();
 	void *data, *data_end;
 	struct ethhdr *eth;
+	struct ps_nh *nh;
 	int rc;
 
 #pragma unroll
@@ -284,11 +312,32 @@ static __always_inline int ps_fwd_ipip(struct xdp_md *ctx, const struct ps_flow 
 		fib.tot_len = f->ip_len + sizeof(struct ipv6hdr);
 		outer = sizeof(struct ipv6hdr);
 	}
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		if (vs)
-			vs->fib_fail++;
-		return XDP_PASS;
+	nh = bpf_map_lookup_elem(&ps_nh_cache, &rid);
+	if (nh && nh->expires > now && nh->in_ifindex == ctx->ingress_ifindex &&
+	    fib.tot_len <= nh->fits) {
+		__builtin_memcpy(fib.dmac, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(fib.smac, nh->smac, ETH_ALEN);
+		fib.ifindex = nh->out_ifindex;
+	} else {
+		__u32 in = ctx->ingress_ifindex, len = fib.tot_len;
+
+		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+			if (vs)
+				vs->fib_fail++;
+			return XDP_PASS;
+		}
+		if (nh) {
+			/* still the same entry, only a longer packet */
+			if (!(nh->expires > now && nh->in_ifindex == in &&
+			      nh->out_ifindex == fib.ifindex))
+				nh->expires = now + PS_NH_TTL_NS;
+			nh->in_ifindex = in;
+			nh->out_ifindex = fib.ifindex;
+			nh->fits = len;
+			__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+			__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+		}
 	}
 	/* [eth + tags][inner] -> [eth][outer][inner] */
 	if (l3 > 64 || bpf_xdp_adjust_head(ctx, (int)l3 - (int)(ETH_HLEN + outer)))
@@ -444,7 +493,7 @@ forward:
 		/* an established flow's hash only picks its outer source */
 		if (!hashed)
 			hash = ps_lb_hash(&f, vip);
-		return ps_fwd_ipip(ctx, &f, vip, real, hash, vs);
+		return ps_fwd_ipip(ctx, &f, vip, rid, real, hash, vs);
 	}
 	return XDP_PASS;
 }

@@ -1393,6 +1393,47 @@ static void t_ipip_v4_tun_src(void)
 	CHECK(distinct >= 32, "64 flows used %d outer sources", distinct);
 }
 
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The dmac's last byte IP-in-IP gives flow o now (-1: not XDP_TX). */
+static int ipip_nh(const struct fopt *o)
+{
+	uint8_t in[FRAME_MAX], out[FRAME_MAX];
+	size_t olen, len = frame(in, o);
+
+	return xdp_run(in, len, out, &olen) == XDP_TX ? out[5] : -1;
+}
+
+/* Next hops are reused for a second per CPU and backend: a neighbour
+ * change reaches packets within that time, and at once for a packet
+ * longer than the cached lookup was made for (the FIB's MTU check). */
+static void t_ipip_nexthop_cache(void)
+{
+	struct fopt o = fo_vip(V_IPIP4, NULL, 40036), big;
+	int fd = bpf_map__fd(prog.skel->maps.ps_nh_cache), a, b, c, d;
+	/* the entry is the data plane's own (bpf/lib/lb.h): zeros, per CPU */
+	size_t vsz = (bpf_map__value_size(prog.skel->maps.ps_nh_cache) + 7) & ~7u;
+	void *zero = calloc(ncpus, vsz);
+	uint32_t rid = 3;
+
+	big = o;
+	big.paylen = 600;
+	table_uniform(V_IPIP4, 3);
+	CHECK(zero && !bpf_map_update_elem(fd, &rid, zero, BPF_ANY), "cache clear");
+	a = ipip_nh(&o);
+	sh("ip neigh replace 198.18.5.12 lladdr 02:00:00:00:ee:33 dev " IF_IN " nud permanent");
+	b = ipip_nh(&o);
+	c = ipip_nh(&big);
+	sh("ip neigh replace 198.18.5.12 lladdr 02:00:00:00:ee:03 dev " IF_IN " nud permanent");
+	usleep(1100 * 1000);
+	d = ipip_nh(&o);
+	CHECK(a == 0x03 && b == 0x03 && c == 0x33 && d == 0x03,
+	      "next hop MAC ends %02x, then (neighbour changed) %02x, a longer packet %02x, "
+	      "a second later (changed back) %02x; expected 03 03 33 03", a, b, c, d);
+	bpf_map_update_elem(fd, &rid, zero, BPF_ANY);
+	free(zero);
+}
+
 static void t_ipip_redirect(void)
 {
 	struct fopt o = fo_vip(V_IPIP4, NULL, 40035);
@@ -1952,6 +1993,7 @@ static const struct {
 	{ "ipip_v4_vlan2", t_ipip_v4_vlan2 },
 	{ "ipip_v4_tun_src", t_ipip_v4_tun_src },
 	{ "ipip_redirect", t_ipip_redirect },
+	{ "ipip_nexthop_cache", t_ipip_nexthop_cache },
 	{ "ipip_v6", t_ipip_v6 },
 	{ "ipip_v6_tc_low", t_ipip_v6_tc_low },
 	{ "ipip_v6_vlan", t_ipip_v6_vlan },
@@ -1980,8 +2022,6 @@ static const struct {
 };
 
 /* ---- setup ---------------------------------------------------------- */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int sh(const char *fmt, ...)
 {
