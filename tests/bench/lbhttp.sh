@@ -16,7 +16,17 @@
 # veth port on it for the client (psb-h-cli, 198.18.0.2), the PoP
 # (psb-h-pop, 198.18.0.1, steerd + xdp_steer) and the backends psb-h-b1..3
 # (198.18.0.11-13, the VIP 198.18.100.1 on lo).  wrk: one thread, 32 kept
-# connections, a 1 s warm-up before each measured run.
+# connections, a 1 s warm-up before each measured run; a run with more
+# than 1 % errors (socket errors, non-2xx/3xx) gives no figure.  nginx
+# closes a kept connection after 1 000 requests (its default), so the
+# steered run keeps opening new flows (~1 in 1 000 requests); afterwards
+# the per-backend counters of `steerctl vip show` must show new flows on
+# all three backends (else: exit 1, the figure still printed).
+#
+# Nothing is pinned: wrk, the nginx workers and the softirqs share the
+# machine's CPUs (two here), unpinned gave the steadiest figures.  Each
+# run logs where the CPU went and warns when other processes took more
+# than 15 % of a CPU meanwhile: that figure is low, run again.
 #
 # Knobs (environment): LBHTTP_SECS (seconds per measured run, default 5),
 # LBHTTP_CONNS (wrk connections, default 32).
@@ -42,6 +52,8 @@ WORK=/run/psb-http
 LOCK=/run/psb-http.lock
 
 PIDS=()
+NGX_PIDS=()
+STEERD_PID=
 MISSING=()
 PROBLEMS=()
 
@@ -52,16 +64,31 @@ now_ms() { date +%s%3N; }
 
 # ---- cleanup ----------------------------------------------------------------
 
+NSS="$CLI $POP psb-h-b1 psb-h-b2 psb-h-b3 $SW"
+
 cleanup() {
-	local p ns
+	local p ns left
+	# ours, and what a run killed with SIGKILL left in our namespaces
+	for ns in $NSS; do
+		PIDS+=($(ip netns pids "$ns" 2>/dev/null))
+	done
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
+	for _ in $(seq 50); do
+		left=
+		for p in "${PIDS[@]}"; do
+			kill -0 "$p" 2>/dev/null && left=1
+		done
+		[ -n "$left" ] || break
+		sleep 0.1
+	done
 	for p in "${PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	PIDS=()
-	for ns in "$CLI" "$POP" psb-h-b1 psb-h-b2 psb-h-b3 "$SW"; do
+	for ns in $NSS; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	umount "$WORK/bpffs" 2>/dev/null
@@ -71,6 +98,15 @@ cleanup() {
 
 # ---- preconditions ------------------------------------------------------------
 
+case "$SECS$CONNS" in
+*[!0-9]*|'')
+	log "lbhttp: LBHTTP_SECS and LBHTTP_CONNS must be whole numbers"
+	exit 1
+esac
+if [ "$SECS" -lt 1 ] || [ "$SECS" -gt 600 ] || [ "$CONNS" -lt 1 ] || [ "$CONNS" -gt 1000 ]; then
+	log "lbhttp: LBHTTP_SECS must be 1 to 600, LBHTTP_CONNS 1 to 1000"
+	exit 1
+fi
 if [ "$(id -u)" != 0 ]; then
 	log "lbhttp: needs root (BPF, network namespaces, XDP)"
 	exit 1
@@ -88,7 +124,9 @@ for c in wrk nginx jq curl ethtool flock; do
 	fi
 done
 
-# one run at a time: the namespaces and $WORK have fixed names
+# one run at a time: the namespaces and $WORK have fixed names (fd 8,
+# which the processes started in the background do not inherit: the lock
+# goes with this shell, also when it is killed)
 exec 8>"$LOCK"
 if ! flock -n 8; then
 	log "lbhttp: another run holds $LOCK"
@@ -169,8 +207,9 @@ http {
 }
 CONF
 	ip netns exec "psb-h-b$n" nginx -c "$dir/nginx.conf" -p "$dir" \
-		2>>"$dir/error.log" &
+		2>>"$dir/error.log" 8>&- &
 	PIDS+=("$!")
+	NGX_PIDS+=("$!")
 }
 
 # wait_for MS CMD...: until CMD succeeds, MS milliseconds at most
@@ -215,7 +254,7 @@ vips = ( { name = "http"; address = "$VIP"; port = 80; protocol = "tcp";
            mode = "dsr"; pool = "web"; } );
 CONF
 	} >"$WORK/steerd.conf"
-	ip netns exec "$POP" "$OUT/steerd" -c "$WORK/steerd.conf" >"$WORK/steerd.log" 2>&1 &
+	ip netns exec "$POP" "$OUT/steerd" -c "$WORK/steerd.conf" >"$WORK/steerd.log" 2>&1 8>&- &
 	STEERD_PID=$!
 	PIDS+=("$STEERD_PID")
 	for _ in $(seq 100); do
@@ -239,7 +278,7 @@ backends_up() {
 wrk_run() {
 	local pid
 	ip netns exec "$CLI" timeout -k 5 $(( $1 + 20 )) \
-		wrk -t1 -c"$CONNS" -d"$1s" --timeout 2s --latency "$2" >"$3" 2>&1 &
+		wrk -t1 -c"$CONNS" -d"$1s" --timeout 2s --latency "$2" >"$3" 2>&1 8>&- &
 	pid=$!
 	PIDS+=("$pid")
 	wait "$pid"
@@ -251,9 +290,52 @@ wrk_run() {
 	return $rc
 }
 
+# ticks PID...: CPU time (user + system, clock ticks) of these processes
+# and of the children they have reaped
+ticks() {
+	local p t=0
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		t=$(( t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+	done
+	echo "$t"
+}
+# cpu_snap: "ms busy idle softirq wrk nginx steerd ksoftirqd": the
+# machine's CPU time (user + nice + system + irq + softirq; idle + iowait;
+# softirq) and the processes', in clock ticks.  wrk runs under this
+# shell, whose reaped children count.  Without IRQ time accounting a
+# process's time includes the softirqs run on its behalf (the packets'
+# way through veth, XDP and the bridge), ksoftirqd's the rest
+cpu_snap() {
+	echo "$(now_ms) $(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6, $8 }' /proc/stat)" \
+		"$(ticks $$) $(ticks "${NGX_PIDS[@]}") $(ticks "$STEERD_PID")" \
+		"$(ticks $(pgrep -x 'ksoftirqd/[0-9]+'))"
+}
+# cpu_report BEFORE AFTER: where the CPU went during a run, on stderr;
+# warns when other processes took a noticeable share of the machine
+cpu_report() {
+	local out others
+	out=$(awk -v hz="$(getconf CLK_TCK)" -v ncpu="$(nproc)" -v a="$1" -v b="$2" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		for (i = 2; i <= 8; i++) d[i] = (y[i] - x[i]) / hz
+		wall = (y[1] - x[1]) / 1000
+		oth = d[2] - d[5] - d[6] - d[7] - d[8]
+		if (oth < 0) oth = 0
+		printf "%d\n", 100 * oth / wall
+		printf "CPU over %.1f s x %d CPUs: wrk %.1f s, nginx %.1f s, steerd %.2f s, " \
+		       "ksoftirqd %.1f s, other processes %.1f s, idle %.1f s " \
+		       "(softirq within these: %.1f s)\n",
+		       wall, ncpu, d[5], d[6], d[7], d[8], oth, d[3], d[4]
+	}')
+	others=${out%%$'\n'*}
+	log "   ${out#*$'\n'}"
+	[ "$others" -lt 15 ] ||
+		log "!! other processes took $others % of a CPU during the run: this figure is low"
+}
+
 # measure FIGURE URL: warm-up, measured run; prints the figure, sets RPS
 measure() {
-	local fig=$1 url=$2 f=$WORK/wrk-$1 rc reqs rps errs nonok sock
+	local fig=$1 url=$2 f=$WORK/wrk-$1 rc reqs rps errs nonok sock c0 c1
 	RPS=
 	wrk_run 1 "$url" "$f.warm"
 	rc=$?
@@ -262,8 +344,10 @@ measure() {
 		sed 's/^/   | /' "$f.warm" >&2
 	fi
 	[ -n "${BEFORE_RUN:-}" ] && "$BEFORE_RUN"
+	c0=$(cpu_snap)
 	wrk_run "$SECS" "$url" "$f"
 	rc=$?
+	c1=$(cpu_snap)
 	sed 's/^/   | /' "$f" >&2
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$f")
 	reqs=$(awk '/ requests in / { print $1 }' "$f")
@@ -276,6 +360,7 @@ measure() {
 	nonok=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$f")
 	errs=$(( ${sock:-0} + ${nonok:-0} ))
 	log "   $reqs requests, $rps/s; errors: socket ${sock:-0}, non-2xx/3xx ${nonok:-0}"
+	cpu_report "$c0" "$c1"
 	if [ "$reqs" = 0 ]; then
 		missing "$fig" "no request answered"
 		return 1
@@ -326,8 +411,11 @@ else
 	BEFORE_RUN=
 	# the split of the measured run, from xdp_steer's per-backend counters
 	counters >"$WORK/after"
-	split=$(join "$WORK/before" "$WORK/after" |
-		awk '{ printf "%s %d new flows %d packets\n", $1, $4 - $2, $5 - $3 }')
+	split=$(join "$WORK/before" "$WORK/after" | awk '
+		{ a[NR] = $1; n[NR] = $4 - $2; p[NR] = $5 - $3; tn += n[NR]; tp += p[NR] }
+		END { for (i = 1; i <= NR; i++)
+			printf "%s %d new flows %d packets (%.0f %% of the flows, %.0f %% of the packets)\n",
+			       a[i], n[i], p[i], tn ? 100 * n[i] / tn : 0, tp ? 100 * p[i] / tp : 0 }')
 	if [ -z "$split" ]; then
 		problem "lb_http_rps_steered: no per-backend counters from steerctl"
 	else

@@ -21,6 +21,8 @@
 #  3. bench_herd: the thundering herd, simulated with the real policies
 #     (tests/bench/herd.c); tests/bench/probes.sh: failover times and the
 #     CPU of probing 1 000 servers every second, against bench_probefloor.
+#  4. tests/bench/lbhttp.sh: wrk requests per second to one nginx backend
+#     directly and through the PoP's DSR VIP to three.
 #
 # Knobs (environment): BENCH_ONLY (the parts to run, default all:
 # "testrun veth herd probes http"), BENCH_SECS (seconds per server, default 4),
@@ -322,7 +324,7 @@ wait_log() {
 start_knot() {
 	local mode=$1
 	ip netns exec "$NS_POP" knotd -c "$WORK/knot/knot-$mode.conf" \
-		>"$WORK/knot/knotd-$mode.log" 2>&1 &
+		>"$WORK/knot/knotd-$mode.log" 2>&1 9>&- &
 	KNOT_PID=$!
 	PIDS+=("$KNOT_PID")
 	wait_log "$WORK/knot/knotd-$mode.log" "\[$ZONE.\] loaded" "$KNOT_PID" &&
@@ -356,7 +358,7 @@ fi
 
 log "-- popsteer (steerd + xdp_steer)"
 ip netns exec "$NS_POP" "$OUT/steerd" -c "$WORK/steerd.conf" \
-	>"$WORK/steerd.log" 2>&1 &
+	>"$WORK/steerd.log" 2>&1 9>&- &
 STEERD_PID=$!
 PIDS+=("$STEERD_PID")
 if wait_log "$WORK/steerd.log" "^serving" "$STEERD_PID"; then
@@ -436,10 +438,20 @@ if want probes; then
 log "== probes: failover, 1 000 servers probed every second"
 # its own namespaces (psb-p-*); tear down ours first, they are done
 cleanup
-out=$(timeout 900 "$TOP/tests/bench/probes.sh")
+out=$(timeout 900 "$TOP/tests/bench/probes.sh" 9>&-)
 [ -n "$out" ] && printf '%s\n' "$out"
 for f in failover_ms_median failover_ms_max probe_cpu_pct_1000; do
 	grep -q "^$f: " <<<"$out" || missing "$f" "tests/bench/probes.sh failed"
+done
+fi
+
+if want http; then
+log "== HTTP through the PoP: wrk, one backend directly, then three behind a DSR VIP"
+cleanup
+out=$(timeout 180 "$TOP/tests/bench/lbhttp.sh" 9>&-)
+[ -n "$out" ] && printf '%s\n' "$out"
+for f in lb_http_rps_direct lb_http_rps_steered lb_http_steered_vs_direct_ratio; do
+	grep -q "^$f: " <<<"$out" || missing "$f" "tests/bench/lbhttp.sh failed"
 done
 fi
 

@@ -289,7 +289,7 @@ refused ambiguous_keyword 2 "pool add: ambiguous keyword 'se' (matches: select, 
 	pool add p2 se 198.18.1.1
 refused extra_word 2 "pool list: unexpected argument 'extra'" pool list extra
 refused extra_positional 2 "pool show: unexpected argument 'pair'" pool show origins pair
-refused unknown_keyword 2 "pool set: unknown keyword 'colour' (expected one of: answers, policy, select, fallback, backup, threshold, margin, cpu-weight, response-weight, latency-weight, ewma, ttl, prefix4, prefix6, probe, url, host, method, expect, body, user, password, port, interval, timeout, jitter, rise, fall, health, max-body, reuse, help)" \
+refused unknown_keyword 2 "pool set: unknown keyword 'colour' (expected one of: answers, policy, select, fallback, backup, threshold, margin, cpu-weight, response-weight, latency-weight, traffic-weight, traffic-ref, ewma, ttl, prefix4, prefix6, probe, url, host, method, expect, body, user, password, port, interval, timeout, jitter, rise, fall, health, max-body, reuse, help)" \
 	pool set origins colour red
 refused unknown_option 2 "unknown option" --bogus status
 refused missing_object 2 "missing OBJECT"
