@@ -38,6 +38,11 @@ struct psb_vary {
 	__u16 port_off;		/* offset of the source port in the frame */
 	__u16 addr_off;		/* offset of the source address's last 2 bytes */
 	__be16 port0, addr0;	/* their values in psb_orig */
+	/* 1: restore the whole frame first (a program that pushes headers
+	 * or rewrites more than MACs); 0: only the flow fields are written,
+	 * for programs that leave the rest as it was (DSR) */
+	__u32 restore;
+	__u32 pad;
 };
 
 /* ---- live-frames generator and answer counter -------------------------- */

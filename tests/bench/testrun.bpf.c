@@ -67,7 +67,8 @@ struct {
  * The same for flow steering, whose output may be longer than its input
  * (IP-in-IP pushes a header in front): the pushed bytes are taken off the
  * head again, every time (adjust by 0 when nothing was pushed), then the
- * frame is restored and its flow fields written (psb_vary).
+ * frame is restored (psb_vary.restore), and its flow fields written.  DSR
+ * only changes MACs, which it sets again itself: no restore needed.
  */
 SEC("xdp")
 int psb_restore_lb(struct xdp_md *ctx)
@@ -84,13 +85,15 @@ int psb_restore_lb(struct xdp_md *ctx)
 	len = f->len;
 	if (len < PSB_FRAME_MIN || len > PSB_FRAME_MAX)
 		return XDP_ABORTED;
-	cur = bpf_xdp_get_buff_len(ctx);
-	if (cur < len || cur > len + PSB_PUSH_MAX)
-		return XDP_ABORTED;
-	if (bpf_xdp_adjust_head(ctx, (int)(cur - len)))
-		return XDP_ABORTED;
-	if (bpf_xdp_store_bytes(ctx, 0, f->data, len))
-		return XDP_ABORTED;
+	if (v->restore) {
+		cur = bpf_xdp_get_buff_len(ctx);
+		if (cur < len || cur > len + PSB_PUSH_MAX)
+			return XDP_ABORTED;
+		if (bpf_xdp_adjust_head(ctx, (int)(cur - len)))
+			return XDP_ABORTED;
+		if (bpf_xdp_store_bytes(ctx, 0, f->data, len))
+			return XDP_ABORTED;
+	}
 	if (v->on) {
 		__u32 n = v->n++;
 
