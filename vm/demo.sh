@@ -4,16 +4,18 @@
 # steerd loads a config and attaches the XDP program; the client's queries
 # are answered in the PoP's NIC driver (UDP) and by steerd (TCP); steerctl
 # changes a pool live; steerd probes the origins and the answers follow
-# their load and health; steerd is killed and restarted while a query loop
-# runs, and not one query goes unanswered.  Everything is removed at the
-# end.
+# their load and health; HTTP connections to a VIP are steered in XDP
+# (IP-in-IP) to the least-loaded origin, and follow when the loads swap;
+# steerd is killed and restarted while a query loop runs, and not one
+# query goes unanswered.  Everything is removed at the end.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$TOP/build}
 ID=$$
 POP=psdemo-$ID-pop
 CLI=psdemo-$ID-cli
-ORG=psdemo-$ID-org
+ORG1=psdemo-$ID-org1
+ORG2=psdemo-$ID-org2
 ORIGIN_PIDS=()
 DIR=/run/popsteer-demo/$ID
 STEERD_PID=
@@ -45,7 +47,8 @@ cleanup() {
 	[ -n "$LOOP_PID" ] && kill "$LOOP_PID" 2>/dev/null
 	[ -n "$STEERD_PID" ] && kill "$STEERD_PID" 2>/dev/null && wait "$STEERD_PID" 2>/dev/null
 	for p in "${ORIGIN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-	ip netns del "$ORG" 2>/dev/null
+	ip netns del "$ORG1" 2>/dev/null
+	ip netns del "$ORG2" 2>/dev/null
 	ip netns del "$POP" 2>/dev/null
 	ip netns del "$CLI" 2>/dev/null
 	umount "$DIR/bpffs" 2>/dev/null
@@ -93,6 +96,9 @@ pools = (
     servers = ( { address = "198.18.20.1"; }, { address = "198.18.20.2"; },
                 { address = "198.18.20.3"; } ); }
 );
+lb = { ipip_source4 = "198.18.250.0/24"; };
+vips = ( { name = "api-http"; address = "198.18.100.1"; port = 80; mode = "ipip";
+           pool = "api-origins"; } );
 names = ( { name = "www.shop.example"; pool = "shop-origins"; },
           { name = "api.shop.example"; pool = "api-origins"; },
           { name = "static.shop.example"; pool = "pops"; } );
@@ -120,20 +126,40 @@ q +tcp @198.18.0.1 www.shop.example A
 
 step "6. Load-driven answers: api.shop.example -> the least-loaded of two origins steerd probes"
 # two origins (the test origin server, whose CPU load and health the demo
-# sets) behind the PoP, probed over HTTP (/health) and for load (/load)
-ip netns add "$ORG"
-ip -n "$ORG" link set lo up
-ip link add veth-org netns "$POP" type veth peer name veth-o netns "$ORG"
-ip -n "$POP" addr add 198.18.30.254/24 dev veth-org
-ip -n "$ORG" addr add 198.18.30.1/24 dev veth-o
-ip -n "$ORG" addr add 198.18.30.2/24 dev veth-o
-ip -n "$POP" link set veth-org up
-ip -n "$ORG" link set veth-o up
+# sets) behind the PoP, each in its namespace on a link of its own,
+# probed over HTTP (/health) and for load (/load); they also serve the
+# VIP 198.18.100.1 (on lo), whose IP-in-IP packets xdp_decap unwraps
+ip netns exec "$POP" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0
+for n in 1 2; do
+	ns=psdemo-$ID-org$n
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip link add "veth-o$n" netns "$POP" type veth peer name veth-o netns "$ns"
+	ip -n "$POP" addr add 198.18.30.254/32 dev "veth-o$n"
+	ip -n "$POP" link set "veth-o$n" up
+	ip -n "$POP" route add "198.18.30.$n/32" dev "veth-o$n"
+	ip -n "$ns" addr add "198.18.30.$n/24" dev veth-o
+	ip -n "$ns" addr add 198.18.100.1/32 dev lo
+	ip -n "$ns" link set veth-o up
+	ip -n "$ns" route add default via 198.18.30.254 dev veth-o onlink
+	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth-o.rp_filter=0
+	ip -n "$ns" link set dev veth-o xdp obj "$OUT/bpf/decap.bpf.o" sec xdp
+done
 origin() {	# origin N CPU
-	printf 'cpu=%s\nkeepalive=1\n' "$2" >"$DIR/o$1.state"
-	ip netns exec "$ORG" "$OUT/tests/ps-origin" -s "$DIR/o$1.state" \
-		-l "198.18.30.$1:80" -l "198.18.30.$1:9100" 2>/dev/null &
+	printf 'cpu=%s\nkeepalive=1\nbody=origin %s\n' "$2" "$1" >"$DIR/o$1.state"
+	ip netns exec "psdemo-$ID-org$1" "$OUT/tests/ps-origin" -s "$DIR/o$1.state" \
+		-l "198.18.30.$1:80" -l "198.18.30.$1:9100" -l 198.18.100.1:80 2>/dev/null &
 	ORIGIN_PIDS[$1]=$!
+}
+load() {	# load N CPU
+	printf 'cpu=%s\nkeepalive=1\nbody=origin %s\n' "$2" "$1" >"$DIR/o$1.state"
+}
+# N connections to the VIP: which origin answered each
+http_spread() {
+	printf '$ for i in $(seq %s); do curl -s http://198.18.100.1/health; done | sort | uniq -c\n' "$1"
+	for _ in $(seq "$1"); do
+		ip netns exec "$CLI" curl -s --max-time 2 http://198.18.100.1/health; echo
+	done | sort | uniq -c | show
 }
 origin 1 0.70
 origin 2 0.20
@@ -142,8 +168,8 @@ sleep 2
 ctl server list pool api-origins
 q @198.18.0.1 api.shop.example A
 echo "    the loads swap: 198.18.30.1 at 10 %, 198.18.30.2 at 90 %"
-printf 'cpu=0.10\nkeepalive=1\n' >"$DIR/o1.state"
-printf 'cpu=0.90\nkeepalive=1\n' >"$DIR/o2.state"
+load 1 0.10
+load 2 0.90
 sleep 2.5
 q @198.18.0.1 api.shop.example A
 echo "    198.18.30.1 dies (its server process is killed)"
@@ -153,7 +179,23 @@ grep "198.18.30.1 down" "$DIR/steerd.log" | show
 q @198.18.0.1 api.shop.example A
 ctl server show api-origins 198.18.30.1
 
-step "7. A query loop runs while steerd is killed (-9) and restarted: count the unanswered"
+step "7. Flow steering: HTTP to the VIP 198.18.100.1:80 goes in XDP (IP-in-IP) to the least-loaded origin"
+# the client's frames come back out of the PoP's XDP program: their
+# checksums must be in them, as from a real NIC
+ip netns exec "$CLI" ethtool -K veth-cli tx off >/dev/null
+ip -n "$CLI" route add 198.18.100.0/24 via 198.18.0.1
+echo "    origin 198.18.30.1 comes back at 10 % CPU; 198.18.30.2 is at 90 %"
+origin 1 0.10
+sleep 2
+http_spread 10
+echo "    the loads swap: 198.18.30.1 at 95 %, 198.18.30.2 at 5 %"
+load 1 0.95
+load 2 0.05
+sleep 2.5
+http_spread 10
+ctl vip show api-http
+
+step "8. A query loop runs while steerd is killed (-9) and restarted: count the unanswered"
 for _ in $(seq 20000); do echo "www.shop.example A"; done >"$DIR/queries"
 ip netns exec "$CLI" dig +norec +tries=1 +time=1 @198.18.0.1 +short -f "$DIR/queries" >"$DIR/answers" 2>&1 &
 LOOP_PID=$!
@@ -168,7 +210,7 @@ wait "$LOOP_PID" || true
 LOOP_PID=
 echo "    $(wc -l <"$DIR/queries") queries, $(grep -c '^198\.18\.10\.2$' "$DIR/answers") answered with the new origin, $(grep -c 'timed out\|error' "$DIR/answers") unanswered"
 
-step "8. The runtime change survived the restart; the program's per-CPU counters"
+step "9. The runtime change survived the restart; the program's per-CPU counters"
 ctl server list pool shop-origins
 ctl stats show
 
