@@ -141,7 +141,7 @@ for c in a_edns aaaa nxdomain refused wrapper; do
 done
 grep -q "^testrun_empty_ns: " <<<"$out" ||
 	missing testrun_empty_ns "bench_testrun failed (status $rc)"
-for c in established_dsr new_dsr established_ipip new_ipip floor_established floor_new; do
+for c in established_dsr new_dsr established_ipip new_ipip floor_established floor_new new_dsr_same; do
 	grep -q "^lb_testrun_${c}_ns: " <<<"$out" ||
 		missing "lb_testrun_${c}_ns" "bench_testrun failed (status $rc)"
 done

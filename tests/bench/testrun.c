@@ -373,6 +373,7 @@ struct lbcase {
 	int ipip;
 	int new_flows;
 	int floor;		/* psb_lb_floor instead of xdp_steer */
+	int same;		/* a SYN of the same flow every repeat */
 };
 
 static const struct lbcase lbcases[] = {
@@ -388,6 +389,11 @@ static const struct lbcase lbcases[] = {
 	  "198.18.10.1", 0, 0, 1 },
 	{ "floor_new", "the floor (psb_lb_floor): a new flow each time, LRU insert, new MAC, XDP_TX",
 	  "198.18.10.1", 0, 1, 1 },
+	/* how Katran's new-flow figure is usually taken: the new-flow path
+	 * (table, connection written) for one flow again and again, its
+	 * entry replaced in warm memory */
+	{ "new_dsr_same", "a SYN of the same flow each time: Maglev, ps_conn entry replaced, XDP_TX",
+	  "198.18.10.1", 0, 0, 0, 1 },
 };
 #define NLBCASES (sizeof(lbcases) / sizeof(lbcases[0]))
 
@@ -637,7 +643,7 @@ static int lb_case(struct ps_prog *prog, struct testrun *tr,
 	static struct run ref;
 	__u32 ovh[64], cost[64], mo, mc;
 	uint64_t nf0, nf;
-	size_t len = tcp_frame(c->vip, c->new_flows, in);
+	size_t len = tcp_frame(c->vip, c->new_flows || c->same, in);
 
 	fprintf(stderr, "  %s: %s\n", c->name, c->what);
 	/* the program alone, once (an established flow is now in ps_conn) */
@@ -660,7 +666,7 @@ static int lb_case(struct ps_prog *prog, struct testrun *tr,
 	}
 	/* were the flows new (or not) as the case says? */
 	nf = new_flows_of(c->vip) - nf0;
-	if (!c->floor && nf != (c->new_flows ? (uint64_t)rounds * repeat : 0)) {
+	if (!c->floor && nf != (c->new_flows || c->same ? (uint64_t)rounds * repeat : 0)) {
 		fprintf(stderr, "  %s: %llu new flows in %d x %d packets\n", c->name,
 			(unsigned long long)nf, rounds, repeat);
 		return -1;
