@@ -168,6 +168,26 @@ c3=$(echo "$s" | tr ' ' '\n' | awk -F= '$1 == "b3" { print $2 }')
 [ "${c3:-0}" -ge 120 ] && [ "${c3:-0}" -le 180 ] && pass weight_shares || fail weight_shares "$s"
 sctl server set web 198.18.0.13 weight 100 >/dev/null
 
+# wrk: 48 keep-alive connections for 2 s spread over the three backends,
+# none of its requests failing
+if command -v wrk >/dev/null; then
+	sleep 1.5	# the weight is back in the table
+	before=$(sctl -j vip show http | jq -c '[.backends[] | .stats.new_flows // 0]')
+	w=$(ip netns exec "$CLI" timeout 20 wrk -t1 -c48 -d2s "http://$VIP/" 2>&1)
+	after=$(sctl -j vip show http | jq -c '[.backends[] | .stats.new_flows // 0]')
+	flows=$(jq -nc --argjson a "$after" --argjson b "$before" '[range(0; 3) as $i | $a[$i] - $b[$i]]')
+	reqs=$(awk '/requests in/ { print $1 }' <<<"$w")
+	echo "# wrk: ${reqs:-?} requests, new flows per backend $flows"
+	if [ "${reqs:-0}" -gt 0 ] && ! grep -q 'Socket errors\|Non-2xx' <<<"$w" &&
+	   jq -e 'length == 3 and all(. >= 4)' <<<"$flows" >/dev/null; then
+		pass wrk_all_backends
+	else
+		fail wrk_all_backends "$flows $w"
+	fi
+else
+	echo "SKIP lb.wrk_all_backends: wrk not installed (make deps)"
+fi
+
 # ---- a long download survives changes of the other backends ----------------------
 # 2 MB at 400 kB/s: 5 s on one connection
 ip netns exec "$CLI" curl -s --max-time 30 --limit-rate 400k -D "$E2E_DIR/dl.head" \
