@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# vm/lab end to end: a lab of 2 PoPs, one customer with 3 origins and one
+# region (unbound resolver + client) comes up from a description; every
+# PoP answers www with the origin its own scores rank lowest, the client
+# gets the same through its resolver, and when the origins' loads change
+# every PoP follows within a bounded time; list and exec work; down leaves
+# no namespace, mount, process or file behind.  The lab is always taken
+# down at exit (also on failure or Ctrl-C).
+. "$(dirname "$0")/lib.sh"
+e2e_init lab
+command -v unbound >/dev/null || e2e_skip_all "unbound not installed (apt-get install unbound)"
+LABC=$TOP/vm/lab
+LABD=/run/popsteer-lab
+if [ -e "$LABD" ] || ip netns list | grep -q '^psl-'; then
+	e2e_skip_all "a lab is already up (vm/lab down first)"
+fi
+LAB_OURS=0
+lab_exit() {
+	[ "$LAB_OURS" = 1 ] && "$LABC" down >/dev/null 2>&1
+	e2e_cleanup
+}
+trap lab_exit EXIT
+
+ZONE=shop.example
+POOL=$ZONE-origins
+TTL=2
+cat >"$E2E_DIR/lab.conf" <<CONF
+# e2e: tests/e2e/lab.sh
+pops 2
+customer $ZONE 3     # c1o1 c1o2 c1o3
+regions 1
+ttl $TTL
+interval 300
+CONF
+
+# ---- the description is checked ----------------------------------------------
+printf 'pops 2\n\ncustomer %s 3\nregions x\n' "$ZONE" >"$E2E_DIR/bad.conf"
+err=$("$LABC" up "$E2E_DIR/bad.conf" 2>&1); rc=$?
+[ "$rc" = 2 ] && echo "$err" | grep -q "bad.conf:4: regions N" && pass bad_line_refused ||
+	fail bad_line_refused "rc $rc: $err"
+[ ! -e "$LABD" ] && pass bad_line_builds_nothing || fail bad_line_builds_nothing "$LABD exists"
+
+# ---- up -----------------------------------------------------------------------
+LAB_OURS=1
+t0=$(date +%s%3N)
+if out=$("$LABC" up "$E2E_DIR/lab.conf" 2>&1); then
+	pass up
+	echo "# $out"
+else
+	fail up "$out"
+	exit 1
+fi
+err=$("$LABC" up "$E2E_DIR/lab.conf" 2>&1); rc=$?
+[ "$rc" = 1 ] && echo "$err" | grep -q "a lab is up" && pass up_refused_when_up ||
+	fail up_refused_when_up "rc $rc: $err"
+"$LABC" status >"$E2E_DIR/status" 2>&1 && pass status || fail status "$(cat "$E2E_DIR/status")"
+
+POPS="pop1 pop2"
+declare -A POPADDR=([pop1]=198.18.0.11 [pop2]=198.18.0.12)
+now_ms() { date +%s%3N; }
+wait_for() {
+	local end=$(( $(now_ms) + $1 )); shift
+	until "$@"; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+# lowest POP: the usable origin with the lowest score on POP
+lowest() {
+	"$LABC" ctl "$1" -j server list pool "$POOL" 2>/dev/null |
+		jq -r '[.[] | select(.usable)] | min_by(.score) | .address // "none"'
+}
+# answer POP: what POP answers for www, directly
+answer() {
+	"$LABC" exec cli1 dig +short +norec +time=1 +tries=1 "@${POPADDR[$1]}" "www.$ZONE" A 2>/dev/null | head -1
+}
+# resolved: what the client gets through its resolver (its resolv.conf)
+resolved() {
+	"$LABC" exec cli1 dig +short +time=1 +tries=2 "www.$ZONE" A 2>/dev/null | head -1
+}
+# all_answer ADDR: every PoP ranks ADDR lowest and answers it
+all_answer() {
+	local p
+	for p in $POPS; do
+		[ "$(lowest "$p")" = "$1" ] && [ "$(answer "$p")" = "$1" ] || return 1
+	done
+}
+# consistent POP: POP answers the origin its scores rank lowest (read
+# around the query: both the same)
+consistent() {
+	local l1 a l2
+	l1=$(lowest "$1"); a=$(answer "$1"); l2=$(lowest "$1")
+	[ "$l1" = "$l2" ] && [ "$a" = "$l1" ]
+}
+scores() {
+	"$LABC" ctl "$1" -j server list pool "$POOL" 2>/dev/null |
+		jq -r '[.[] | "\(.address)=\(.score * 1000 | round / 1000)"] | join(" ")'
+}
+# loads A B C: the three origins' CPU loads
+loads() {
+	"$LABC" set c1o1 "cpu=$1" && "$LABC" set c1o2 "cpu=$2" && "$LABC" set c1o3 "cpu=$3"
+}
+
+# ---- (a) every PoP answers the origin it scores lowest --------------------------
+loads 0.70 0.20 0.50
+wait_for 8000 all_answer 198.18.1.12
+for p in $POPS; do
+	if wait_for 3000 consistent "$p"; then
+		pass "answers_lowest_$p"
+	else
+		fail "answers_lowest_$p" "answer $(answer "$p"), scores $(scores "$p")"
+	fi
+	echo "# $p: answers $(answer "$p"); scores $(scores "$p")"
+done
+# and the measured lowest is the least loaded origin
+check_eq lowest_is_least_loaded 198.18.1.12 "$(lowest pop1)"
+
+# ---- (b) the client, through its resolver, gets the same ----------------------------
+want=$(answer pop1)
+r=$(resolved)
+check_eq resolver_same_origin "$want" "$r"
+
+# ---- (c) the loads change: every PoP follows ----------------------------------------
+loads 0.60 0.80 0.10
+t1=$(now_ms)
+if wait_for 10000 all_answer 198.18.1.13; then
+	pass follows_load_change
+	echo "# every PoP answers 198.18.1.13 after $(( $(now_ms) - t1 )) ms"
+else
+	fail follows_load_change "pop1 $(answer pop1) ($(scores pop1)), pop2 $(answer pop2) ($(scores pop2))"
+fi
+for p in $POPS; do
+	wait_for 3000 consistent "$p" && pass "answers_lowest_after_change_$p" ||
+		fail "answers_lowest_after_change_$p" "answer $(answer "$p"), scores $(scores "$p")"
+done
+# the resolver's cache holds an answer at most TTL seconds
+resolver_new() { [ "$(resolved)" = 198.18.1.13 ]; }
+if wait_for $(( (TTL + 3) * 1000 )) resolver_new; then
+	pass resolver_follows
+	echo "# the resolver answers 198.18.1.13 after $(( $(now_ms) - t1 )) ms"
+else
+	fail resolver_follows "resolver answers $(resolved)"
+fi
+# an origin that fails its health checks is out, on every PoP
+"$LABC" set c1o3 status=503
+if wait_for 5000 all_answer 198.18.1.11; then pass unhealthy_out; else
+	fail unhealthy_out "pop1 $(answer pop1) ($(scores pop1)), pop2 $(answer pop2)"
+fi
+"$LABC" set c1o3 status=200
+
+# ---- (d) list, exec, view -------------------------------------------------------------
+out=$("$LABC" list 2>&1)
+ok=1
+for h in "pop1 pop psl-pop1 198.18.0.11" "pop2 pop psl-pop2 198.18.0.12" \
+	"c1o1 origin psl-c1o1 198.18.1.11" "c1o2 origin psl-c1o2 198.18.1.12" \
+	"c1o3 origin psl-c1o3 198.18.1.13" "res1 resolver psl-res1 198.18.2.1" \
+	"cli1 client psl-cli1 198.18.3.1"; do
+	echo "$out" | tr -s ' ' | grep -q "^$h " || ok=0
+done
+[ $ok = 1 ] && [ "$(echo "$out" | wc -l)" = 8 ] && pass list || fail list "$out"
+out=$("$LABC" exec cli1 ip -4 -o addr show dev eth0 2>&1)
+echo "$out" | grep -q "inet 198.18.3.1/16" && pass exec || fail exec "$out"
+out=$("$LABC" exec c1o2 curl -s --max-time 2 http://198.18.1.12:9100/load 2>&1)
+echo "$out" | jq -e '.cpu == 0.8' >/dev/null && pass exec_origin || fail exec_origin "$out"
+out=$("$LABC" exec nothere true 2>&1); rc=$?
+[ "$rc" = 1 ] && echo "$out" | grep -q "no host 'nothere'" && pass exec_unknown_host ||
+	fail exec_unknown_host "rc $rc: $out"
+out=$("$LABC" view 2>&1)
+[ "$(echo "$out" | grep -c "^POOL .*ADDRESS .*SCORE")" = 2 ] &&
+	[ "$(echo "$out" | grep -c "^POOL .*POLICY")" = 2 ] &&
+	echo "$out" | grep -q "^$POOL .*lowest" && pass view || fail view "$out"
+
+# ---- (e) down removes everything ------------------------------------------------------
+pids=$(awk '{ print $1 }' "$LABD/pids")
+"$LABC" down >"$E2E_DIR/down" 2>&1; rc=$?
+LAB_OURS=0
+check_eq down_rc 0 "$rc"
+left=$(ip netns list | grep '^psl-')
+[ -z "$left" ] && pass down_no_namespaces || fail down_no_namespaces "$left"
+left=$(grep " $LABD" /proc/mounts)
+[ -z "$left" ] && pass down_no_mounts || fail down_no_mounts "$left"
+# dead (a zombie waits for init to reap it)
+running() {
+	local p
+	for p in $pids; do
+		[ -e "/proc/$p" ] && [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && echo "$p"
+	done
+}
+left=$(running)
+[ -z "$left" ] && pass down_no_processes || fail down_no_processes "$left"
+[ ! -e "$LABD" ] && ! ls -d /etc/netns/psl-* >/dev/null 2>&1 && pass down_no_files ||
+	fail down_no_files "$(ls -d "$LABD" /etc/netns/psl-* 2>&1)"
+"$LABC" down >/dev/null 2>&1 && pass down_idempotent || fail down_idempotent "second down failed"
+echo "# lab test: $(( $(now_ms) - t0 )) ms from up to down"
+
+exit $E2E_FAILED
