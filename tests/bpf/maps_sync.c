@@ -18,6 +18,9 @@
 #include "check.h"
 #include "pkt.h"
 #include "maps.h"
+#include "conf.h"
+#include "lbmaps.h"
+#include "steer.skel.h"
 
 CHECK_DEFINE;
 
@@ -212,6 +215,132 @@ static void t_no_torn_tables(void)
 	       atomic_load(&writes));
 }
 
+/* ---- flow steering maps (user/lib/lbmaps.c) ---------------------------- */
+
+static struct ps_lb_maps lbm;
+
+/* A config with PS_MAX_VIPS VIPs v0.. on port 80; VIP `swap` (if >= 0)
+ * is w<swap> at 198.18.200.1 instead. */
+static char *vips_conf(int swap)
+{
+	size_t cap = 64 * 1024, n;
+	char *t = malloc(cap);
+
+	if (!t)
+		abort();
+	n = snprintf(t, cap, HEAD
+		     "pools = ( { name = \"p\"; servers = ( { address = \"198.18.10.1\"; mac = \"02:00:00:00:00:01\"; } ); } );\n"
+		     "names = ( { name = \"www.cdn.example\"; pool = \"p\"; } );\n"
+		     "vips = (\n");
+	for (int i = 0; i < PS_MAX_VIPS; i++) {
+		char addr[32];
+
+		/* v5 is 198.18.100.6 */
+		snprintf(addr, sizeof(addr), "198.18.%d.%d", 100 + i / 250, i % 250 + 1);
+		n += snprintf(t + n, cap - n,
+			      "  { name = \"%c%d\"; address = \"%s\"; port = 80; pool = \"p\"; table_size = 251; }%s\n",
+			      i == swap ? 'w' : 'v', i, i == swap ? "198.18.200.1" : addr,
+			      i + 1 < PS_MAX_VIPS ? "," : "");
+	}
+	snprintf(t + n, cap - n, ");\n");
+	return t;
+}
+
+static int lb_sync_text(const char *text, struct ps_lb_report *rep)
+{
+	struct ps_lb_backend *be[PS_MAX_VIPS] = { 0 };
+	int nb[PS_MAX_VIPS] = { 0 }, rc;
+	char err[PS_ERR_MAX];
+	struct ps_conf conf;
+
+	if (ps_conf_load_string(&conf, text, "lb.conf", err, sizeof(err))) {
+		CHECK(0, "config: %s", err);
+		return -1;
+	}
+	for (int v = 0; v < conf.nvips; v++) {
+		be[v] = calloc(1, sizeof(*be[v]));
+		if (!be[v])
+			abort();
+		be[v]->addr = conf.pools[0].servers[0].addr;
+		be[v]->weight = 1;
+		be[v]->flags = PS_REAL_UP;
+		memcpy(be[v]->mac, conf.pools[0].servers[0].mac, 6);
+		be[v]->has_mac = true;
+		nb[v] = 1;
+	}
+	rc = ps_lb_sync(&lbm, &conf, be, nb, NULL, rep);
+	for (int v = 0; v < conf.nvips; v++)
+		free(be[v]);
+	ps_conf_free(&conf);
+	return rc;
+}
+
+static int vips_count(void)
+{
+	struct ps_vip_key k, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(lbm.vips, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+/* With every VIP id in use, a new VIP takes the id of the one it
+ * replaces: the old VIP is out of ps_vips, and the id's counters start
+ * at zero. */
+static void t_lb_vip_id_reuse(void)
+{
+	struct ps_lb_report rep;
+	struct ps_vip_key old = {}, neu = {};
+	struct ps_vip val;
+	struct ps_lb_stats st, *per;
+	char *a = vips_conf(-1), *b = vips_conf(5);
+	int ncpu = libbpf_num_possible_cpus(), id;
+	__u32 key;
+
+	if (ps_lb_from_object(&lbm, prog.skel->obj)) {
+		CHECK(0, "flow steering maps missing");
+		goto out;
+	}
+	CHECK(lb_sync_text(a, &rep) == 0, "sync of %d VIPs failed", PS_MAX_VIPS);
+	CHECK_EQ(vips_count(), PS_MAX_VIPS);
+	old.family = neu.family = 4;
+	old.port = neu.port = htons(80);
+	old.proto = neu.proto = IPPROTO_TCP;
+	inet_pton(AF_INET, "198.18.100.6", old.addr);
+	inet_pton(AF_INET, "198.18.200.1", neu.addr);
+	CHECK(!bpf_map_lookup_elem(lbm.vips, &old, &val), "v5 not in ps_vips");
+	id = val.id;
+	/* v5 counted something */
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		abort();
+	per[0].packets = 7;
+	key = id;
+	CHECK(!bpf_map_update_elem(lbm.vip_stats, &key, per, BPF_ANY), "stats write");
+	CHECK(lb_sync_text(b, &rep) == 0, "sync with v5 replaced failed");
+	CHECK_EQ(vips_count(), PS_MAX_VIPS);
+	CHECK(bpf_map_lookup_elem(lbm.vips, &old, &val) && errno == ENOENT,
+	      "the replaced VIP is still in ps_vips");
+	CHECK(!bpf_map_lookup_elem(lbm.vips, &neu, &val) && (int)val.id == id,
+	      "the new VIP has id %u, expected the freed %d", val.id, id);
+	CHECK(!ps_lb_vip_stats(&lbm, id, &st) && st.packets == 0,
+	      "the new VIP starts with %llu packets", (unsigned long long)st.packets);
+	free(per);
+	/* back to nothing: ps_vips empty again */
+	CHECK(lb_sync_text(HEAD "pools = ( { name = \"p\"; servers = ( { address = \"198.18.10.1\"; } ); } );\n"
+			   "names = ( { name = \"www.cdn.example\"; pool = \"p\"; } );\n", &rep) == 0,
+	      "sync without VIPs failed");
+	CHECK_EQ(vips_count(), 0);
+out:
+	free(a);
+	free(b);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -220,6 +349,7 @@ static const struct {
 	{ "maps_stale_names_deleted", t_stale_names },
 	{ "maps_pool_slots_kept", t_slots_kept },
 	{ "maps_no_torn_tables", t_no_torn_tables },
+	{ "maps_lb_vip_id_reuse", t_lb_vip_id_reuse },
 };
 
 int main(int argc, char **argv)

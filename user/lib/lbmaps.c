@@ -284,6 +284,15 @@ int ps_lb_sync(struct ps_lb_maps *lb, const struct ps_conf *conf,
 		if (vid[v] < 0) {
 			if ((vid[v] = vip_alloc(lb, taken)) < 0)
 				return -ENOSPC;
+			/* the id of a VIP going away (all ids in use): that
+			 * VIP leaves ps_vips first, or its packets would take
+			 * the new one's table, and its key would stay */
+			if (lb->vip_used[vid[v]]) {
+				bpf_map_delete_elem(lb->vips, &lb->vip_key[vid[v]]);
+				lb->vip_used[vid[v]] = false;
+				lb->last[vid[v]].valid = false;
+				rep->vips_deleted++;
+			}
 			if ((rc = stats_zero(lb, lb->vip_stats, vid[v])))
 				return rc;
 		}
