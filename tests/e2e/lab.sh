@@ -4,9 +4,12 @@
 # region (unbound resolver + client) comes up from a description; every
 # PoP answers www with the origin its own scores rank lowest, the client
 # gets the same through its resolver, and when the origins' loads change
-# every PoP follows within a bounded time; list and exec work; down leaves
-# no namespace, mount, process or file behind.  The lab is always taken
-# down at exit (also on failure or Ctrl-C).
+# every PoP follows within a bounded time; static.ZONE resolves to a
+# PoP's VIP, steered (DSR) to that PoP's nginx cache, which fills a miss
+# from the origin that PoP ranks lowest (www.ZONE through the PoP's DNS)
+# and serves the next request from its cache; list and exec work; down
+# leaves no namespace, mount, process or file behind.  The lab is always
+# taken down at exit (also on failure or Ctrl-C).
 . "$(dirname "$0")/lib.sh"
 e2e_init lab
 command -v unbound >/dev/null || e2e_skip_all "unbound not installed (apt-get install unbound)"
@@ -58,6 +61,7 @@ err=$("$LABC" up "$E2E_DIR/lab.conf" 2>&1); rc=$?
 
 POPS="pop1 pop2"
 declare -A POPADDR=([pop1]=198.18.0.11 [pop2]=198.18.0.12)
+declare -A VIPPOP=([198.18.5.11]=pop1 [198.18.5.12]=pop2)
 now_ms() { date +%s%3N; }
 wait_for() {
 	local end=$(( $(now_ms) + $1 )); shift
@@ -149,16 +153,78 @@ if wait_for 5000 all_answer 198.18.1.11; then pass unhealthy_out; else
 fi
 "$LABC" set c1o3 status=200
 
-# ---- (d) list, exec, view -------------------------------------------------------------
+# ---- (d) static.ZONE: a PoP's cache, filled from the lowest origin ------------------
+wait_for 5000 all_answer 198.18.1.13
+# static: the origins' /static/ counts, "ADDR=N ..."
+static() {
+	local j a
+	for j in 1 2 3; do
+		a=198.18.1.1$j
+		echo -n "$a=$("$LABC" exec "c1o$j" curl -s --max-time 2 "http://$a/stats" |
+			jq -r '.static // "none"') "
+	done
+}
+# get PATH [CURL ARGS]: through the client's resolver; sets IP CODE XC BODY
+get() {
+	local path=$1 out; shift
+	out=$("$LABC" exec cli1 curl -s --max-time 5 -o "$E2E_DIR/body" \
+		-w '%{remote_ip} %{http_code} %header{x-cache-status}\n' "$@" \
+		"http://static.$ZONE$path" 2>&1)
+	read -r IP CODE XC <<<"$out"
+	BODY=$(cat "$E2E_DIR/body" 2>/dev/null)
+	rm -f "$E2E_DIR/body"
+}
+vip=$("$LABC" exec cli1 dig +short +time=1 +tries=2 "static.$ZONE" A 2>/dev/null | head -1)
+[ -n "${VIPPOP[$vip]:-}" ] && pass static_resolves_vip || fail static_resolves_vip "static.$ZONE: '$vip'"
+s0=$(static)
+t1=$(now_ms)
+get /static/a.css
+pop=${VIPPOP[$IP]:-}
+want=$(lowest "${pop:-pop1}")
+echo "# static.$ZONE/static/a.css: from $IP (${pop:-no PoP}): $CODE $XC '$BODY'; $pop ranks $want lowest ($(scores "${pop:-pop1}"))"
+[ -n "$pop" ] && pass static_via_vip || fail static_via_vip "from '$IP'"
+[ "$CODE $XC" = "200 MISS" ] && pass static_miss || fail static_miss "$CODE $XC '$BODY'"
+check_eq static_filled_by_lowest "$want /static/a.css" "$BODY"
+# only that origin served a static object
+s1=$(static)
+exp=$(echo "$s0" | tr ' ' '\n' | awk -F= -v w="$want" 'NF == 2 { printf "%s=%s ", $1, $1 == w ? $2 + 1 : $2 }')
+check_eq static_origin_counts "$exp" "$s1"
+# the same again: a hit on the same PoP's cache (through the resolver,
+# whose answer is cached for a while: again if it picked the other PoP)
+for _ in 1 2 3 4 5; do
+	get /static/a.css
+	[ "${VIPPOP[$IP]:-}" = "$pop" ] && break
+	sleep 0.5
+done
+[ "${VIPPOP[$IP]:-}" = "$pop" ] && [ "$CODE $XC" = "200 HIT" ] &&
+	[ "$BODY" = "$want /static/a.css" ] && pass static_hit ||
+	fail static_hit "from $IP: $CODE $XC '$BODY'"
+echo "# miss and hit in $(( $(now_ms) - t1 )) ms"
+# the PoP's XDP steered both connections to its cache
+vs=$("$LABC" ctl "${pop:-pop1}" -j vip show cache 2>&1)
+echo "$vs" | jq -e --arg c "198.18.4.1${pop#pop}" '.stats.new_flows >= 2 and .stats.packets >= 10 and
+	([.backends[] | select(.address == $c and .mac != null and .stats.new_flows >= 2)] | length == 1)' \
+	>/dev/null && pass static_vip_counters || fail static_vip_counters "$vs"
+echo "# $pop vip cache: $(echo "$vs" | jq -c .stats)"
+# the loads change: the next miss is filled from the new lowest origin
+loads 0.10 0.80 0.60
+wait_for 10000 all_answer 198.18.1.11 || fail static_loads_changed "pop1 $(answer pop1), pop2 $(answer pop2)"
+sleep 1.1	# the caches' resolver keeps an answer 1 s (valid=1s)
+get /static/b.css --resolve "static.$ZONE:80:$IP"
+check_eq static_miss_follows_load "200 MISS 198.18.1.11 /static/b.css" "$CODE $XC $BODY"
+
+# ---- (e) list, exec, view -------------------------------------------------------------
 out=$("$LABC" list 2>&1)
 ok=1
 for h in "pop1 pop psl-pop1 198.18.0.11" "pop2 pop psl-pop2 198.18.0.12" \
+	"pop1cache cache psl-pop1cache 198.18.4.11 vip=198.18.5.11" \
+	"pop2cache cache psl-pop2cache 198.18.4.12 vip=198.18.5.12" \
 	"c1o1 origin psl-c1o1 198.18.1.11" "c1o2 origin psl-c1o2 198.18.1.12" \
 	"c1o3 origin psl-c1o3 198.18.1.13" "res1 resolver psl-res1 198.18.2.1" \
 	"cli1 client psl-cli1 198.18.3.1"; do
-	echo "$out" | tr -s ' ' | grep -q "^$h " || ok=0
+	echo "$out" | tr -s ' ' | grep -qE "^$h( |\$)" || ok=0
 done
-[ $ok = 1 ] && [ "$(echo "$out" | wc -l)" = 8 ] && pass list || fail list "$out"
+[ $ok = 1 ] && [ "$(echo "$out" | wc -l)" = 10 ] && pass list || fail list "$out"
 out=$("$LABC" exec cli1 ip -4 -o addr show dev eth0 2>&1)
 echo "$out" | grep -q "inet 198.18.3.1/16" && pass exec || fail exec "$out"
 out=$("$LABC" exec c1o2 curl -s --max-time 2 http://198.18.1.12:9100/load 2>&1)
@@ -169,9 +235,11 @@ out=$("$LABC" exec nothere true 2>&1); rc=$?
 out=$("$LABC" view 2>&1)
 [ "$(echo "$out" | grep -c "^POOL .*ADDRESS .*SCORE")" = 2 ] &&
 	[ "$(echo "$out" | grep -c "^POOL .*POLICY")" = 2 ] &&
-	echo "$out" | grep -q "^$POOL .*lowest" && pass view || fail view "$out"
+	echo "$out" | grep -q "^$POOL .*lowest" &&
+	[ "$(echo "$out" | grep -cE "^cache +198\.18\.5\.1[12] +80 +tcp +dsr +pop[12]-caches +1 ")" = 2 ] &&
+	pass view || fail view "$out"
 
-# ---- (e) down removes everything ------------------------------------------------------
+# ---- (f) down removes everything ------------------------------------------------------
 pids=$(awk '{ print $1 }' "$LABD/pids")
 "$LABC" down >"$E2E_DIR/down" 2>&1; rc=$?
 LAB_OURS=0

@@ -30,14 +30,21 @@
  * the defaults.  To go back to the defaults, remove the file or write a
  * blank line.
  *
- * Anything but GET /health, /load and /stats is a 404.  delay_ms comes
- * before every reply, garbage, slow and huge ones too.  GET /stats,
- * {"requests": N, "connections": N, "by_addr": {"ADDR": N, ...}}, is the
- * test's side channel: answered at once in every mode but refuse (which
- * resets before reading anything), and not counted.  "requests" counts the
- * replies begun (404s, garbage, slow and huge ones too; not refused or
- * hung connections), per local address in "by_addr"; "connections" counts
- * every connection accepted, this one included.
+ * GET /static/ANYTHING is a static object for caches in front of it:
+ * 200, "Cache-Control: max-age=60", body "LOCALADDR PATH\n" (the local
+ * address the request came to, the path without its query), so a test
+ * sees which origin filled a miss.  Anything but GET /health, /load,
+ * /stats and /static/... is a 404.  delay_ms comes before every reply,
+ * garbage, slow and huge ones too.  GET /stats,
+ * {"requests": N, "connections": N, "by_addr": {"ADDR": N, ...},
+ *  "static": N, "static_by_addr": {"ADDR": N, ...}}, is the test's side
+ * channel: answered at once in every mode but refuse (which resets before
+ * reading anything), and not counted.  "requests" counts the replies begun
+ * (404s, garbage, slow and huge ones too; not refused or hung
+ * connections), per local address in "by_addr"; "static" the /static/
+ * objects among them (modes normal and slow), per local address in
+ * "static_by_addr" (an address only once it served one); "connections"
+ * counts every connection accepted, this one included.
  *
  * Single-threaded: one epoll loop, non-blocking sockets, every wait a
  * deadline checked by the loop, one response per connection
@@ -139,6 +146,7 @@ static struct {
 	uint64_t requests, connections;
 	struct laddr addrs[MAX_ADDRS];
 	uint64_t addr_requests[MAX_ADDRS];
+	uint64_t statics, addr_statics[MAX_ADDRS];
 	unsigned naddrs;
 	uint64_t warned_hash;	/* state file content last warned about */
 	uint64_t rng;
@@ -491,17 +499,18 @@ static const char *reason(int status)
 	}
 }
 
-/* Sets c->out to a complete response (head only for HEAD). */
-static bool set_response(struct conn *c, int status, const char *type,
-			 const char *body)
+/* Sets c->out to a complete response (head only for HEAD); extra: more
+ * header lines, each ending in CRLF. */
+static bool set_response_x(struct conn *c, int status, const char *type,
+			   const char *extra, const char *body)
 {
 	size_t blen = strlen(body);
 	int n;
 
 	free(c->out);
-	n = asprintf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	n = asprintf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s"
 		     "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
-		     status, reason(status), type, blen,
+		     status, reason(status), type, extra, blen,
 		     c->keep ? "keep-alive" : "close", c->head ? "" : body);
 	if (n < 0) {
 		c->out = NULL;
@@ -510,6 +519,12 @@ static bool set_response(struct conn *c, int status, const char *type,
 	c->outlen = n;
 	c->outoff = 0;
 	return true;
+}
+
+static bool set_response(struct conn *c, int status, const char *type,
+			 const char *body)
+{
+	return set_response_x(c, status, type, "", body);
 }
 
 static unsigned addr_index(const struct laddr *a)
@@ -540,6 +555,17 @@ static bool stats_response(struct conn *c)
 		laddr_str(&g.addrs[i], a, sizeof(a));
 		fprintf(f, "%s\"%s\": %llu", i ? ", " : "", a,
 			(unsigned long long)g.addr_requests[i]);
+	}
+	fprintf(f, "}, \"static\": %llu, \"static_by_addr\": {",
+		(unsigned long long)g.statics);
+	for (unsigned i = 0, n = 0; i < g.naddrs; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (!g.addr_statics[i])
+			continue;
+		laddr_str(&g.addrs[i], a, sizeof(a));
+		fprintf(f, "%s\"%s\": %llu", n++ ? ", " : "", a,
+			(unsigned long long)g.addr_statics[i]);
 	}
 	fputs("}}", f);
 	fclose(f);
@@ -619,6 +645,18 @@ static void respond(struct conn *c)
 				 cf->cpu, cf->load1, cf->load5, cf->load15,
 				 cf->conns, cf->ncpu);
 		set_response(c, 200, "application/json", load);
+	} else if (get && !strncmp(path, "/static/", 8)) {
+		char a[INET6_ADDRSTRLEN], *body = NULL;
+
+		laddr_str(&c->local, a, sizeof(a));
+		if (asprintf(&body, "%s %s\n", a, path) >= 0) {
+			set_response_x(c, 200, "text/plain",
+				       "Cache-Control: max-age=60\r\n", body);
+			free(body);
+		}
+		g.statics++;
+		if (ai < MAX_ADDRS)
+			g.addr_statics[ai]++;
 	} else {
 		set_response(c, 404, "text/plain", "not found\n");
 	}
