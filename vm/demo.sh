@@ -7,7 +7,11 @@
 # their load and health; HTTP connections to a VIP are steered in XDP
 # (IP-in-IP) to the least-loaded origin, and follow when the loads swap;
 # steerd is killed and restarted while a query loop runs, and not one
-# query goes unanswered.  Everything is removed at the end.
+# query goes unanswered.  Then a network of PoPs (vm/lab): resolvers'
+# answers, the scores behind them, a cache miss filled from the
+# least-loaded origin then a hit, an origin made busy and every PoP's
+# answer moving, a PoP's cache down and static answers moving to the
+# others.  Everything is removed at the end.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$TOP/build}
@@ -20,6 +24,7 @@ ORIGIN_PIDS=()
 DIR=/run/popsteer-demo/$ID
 STEERD_PID=
 LOOP_PID=
+LAB_UP=
 
 [ "$(id -u)" = 0 ] || { echo "Error: make demo needs root (namespaces, XDP)" >&2; exit 1; }
 
@@ -44,6 +49,9 @@ start_steerd() {	# start_steerd LOG
 }
 
 cleanup() {
+	local e=0
+	[[ $- == *e* ]] && e=1
+	set +e		# teardown: whatever is gone already
 	[ -n "$LOOP_PID" ] && kill "$LOOP_PID" 2>/dev/null
 	[ -n "$STEERD_PID" ] && kill "$STEERD_PID" 2>/dev/null && wait "$STEERD_PID" 2>/dev/null
 	for p in "${ORIGIN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -54,6 +62,7 @@ cleanup() {
 	umount "$DIR/bpffs" 2>/dev/null
 	rm -rf "$DIR"
 	rmdir /run/popsteer-demo 2>/dev/null
+	[ "$e" = 0 ] || set -e
 	true
 }
 trap cleanup EXIT
@@ -213,5 +222,57 @@ echo "    $(wc -l <"$DIR/queries") queries, $(grep -c '^198\.18\.10\.2$' "$DIR/a
 step "9. The runtime change survived the restart; the program's per-CPU counters"
 ctl server list pool shop-origins
 ctl stats show
+
+step "10. A network of PoPs (vm/lab): 3 PoPs with caches, 2 customers with 3 origins each, 2 regions"
+# the single-PoP part is done: its namespaces go first
+cleanup
+lab_cleanup() {
+	cleanup
+	[ -z "$LAB_UP" ] || "$TOP/vm/lab" down >/dev/null 2>&1
+	true
+}
+trap lab_cleanup EXIT
+lab() { printf '$ vm/lab %s\n' "$*"; "$TOP/vm/lab" "$@" 2>&1 | show; }
+labq() { "$TOP/vm/lab" "$@" 2>/dev/null; }
+if [ -d /run/popsteer-lab ]; then
+	echo "    a lab is up already (vm/lab down removes it): this part is skipped"
+else
+	LAB_UP=1
+	lab up
+	sleep 2		# the first probe rounds
+	lab list
+	echo "    region 1's client asks its resolver (unbound, stub zones to the PoPs):"
+	printf '$ vm/lab exec cli1 dig +short www.shop.example static.shop.example\n'
+	labq exec cli1 dig +short www.shop.example static.shop.example | show
+	echo "    why that origin: every PoP probes the origins; pop1's view (lowest score wins):"
+	lab ctl pop1 server list pool shop.example-origins
+	echo "    a static object through the chosen PoP's VIP: its cache misses, fills from the"
+	echo "    least-loaded origin (resolved through the PoP's own DNS), then hits"
+	for _ in 1 2; do
+		printf '$ vm/lab exec cli1 curl -si http://static.shop.example/static/logo.png\n'
+		labq exec cli1 curl -si --max-time 3 http://static.shop.example/static/logo.png |
+			grep -Ei '^HTTP|^X-Cache|^[0-9]' | tr -d '\r' | show
+	done
+	low=$(labq exec cli1 dig +short www.shop.example | head -1)
+	host=c1o${low##*.1}
+	echo "    the origin answered ($low, $host) gets busy: 95 % CPU"
+	lab set "$host" cpu=0.95
+	sleep 2.5
+	for p in 1 2 3; do
+		printf '$ dig @198.18.0.1%s www.shop.example    (pop%s)\n' "$p" "$p"
+		labq exec cli1 dig +short "@198.18.0.1$p" www.shop.example | show
+	done
+	lab ctl pop2 server list pool shop.example-origins
+	vip=$(labq exec cli2 dig +short static.news.example | head -1)
+	case "$vip" in 198.18.5.1[1-3]) n=$(( ${vip##*.} - 10 )) ;; *) n=1 ;; esac
+	echo "    region 2's static.news.example is PoP $n ($vip); its cache goes down (link down)"
+	labq exec "pop${n}cache" ip link set eth0 down
+	sleep 4
+	for _ in 1 2 3 4; do labq exec cli2 dig +short @198.18.0.11 static.news.example | head -1; done |
+		sort | uniq -c | sed 's/^/answers: /' | show
+	lab ctl pop1 server list pool pops
+	lab down
+	LAB_UP=
+fi
 
 step "Done: cleaning up namespaces and mounts"
