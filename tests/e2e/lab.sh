@@ -213,6 +213,35 @@ sleep 1.1	# the caches' resolver keeps an answer 1 s (valid=1s)
 get /static/b.css --resolve "static.$ZONE:80:$IP"
 check_eq static_miss_follows_load "200 MISS 198.18.1.11 /static/b.css" "$CODE $XC $BODY"
 
+# ---- a PoP's cache fails: static answers move to the other PoP, and back -------------
+# static answers of POP (directly), as the set of VIPs seen in 8 queries
+static_vips() {
+	for _ in 1 2 3 4 5 6 7 8; do
+		"$LABC" exec cli1 dig +short +norec +time=1 +tries=1 "@${POPADDR[$1]}" "static.$ZONE" A 2>/dev/null
+	done | sort -u | tr '\n' ' '
+}
+only_vip() { [ "$(static_vips pop1)" = "$1 " ] && [ "$(static_vips pop2)" = "$1 " ]; }
+both_vips() { [ "$(static_vips pop1)" = "198.18.5.11 198.18.5.12 " ]; }
+tf=$(now_ms)
+"$LABC" exec pop1cache ip link set eth0 down
+if wait_for 8000 only_vip 198.18.5.12; then
+	echo "# pop1's cache down: every PoP answers only pop2's VIP after $(( $(now_ms) - tf )) ms"
+	pass cache_down_moves_static
+else
+	fail cache_down_moves_static "pop1: $(static_vips pop1), pop2: $(static_vips pop2)"
+fi
+# the other PoP's cache still serves
+get /static/a.css --resolve "static.$ZONE:80:198.18.5.12"
+[ "$CODE" = 200 ] && pass other_pop_serves || fail other_pop_serves "$CODE $XC"
+tf=$(now_ms)
+"$LABC" exec pop1cache ip link set eth0 up
+if wait_for 8000 both_vips; then
+	echo "# pop1's cache back: answered again after $(( $(now_ms) - tf )) ms"
+	pass cache_back
+else
+	fail cache_back "pop1: $(static_vips pop1)"
+fi
+
 # ---- (e) list, exec, view -------------------------------------------------------------
 out=$("$LABC" list 2>&1)
 ok=1
