@@ -242,6 +242,34 @@ else
 	fail cache_back "pop1: $(static_vips pop1)"
 fi
 
+# ---- a PoP's steerd dies, then its whole link: answers go on ---------------------------
+# a runtime change on pop1, to find again after its restart
+"$LABC" ctl pop1 server set "$POOL" 198.18.1.12 weight 50 >/dev/null
+before=$(answer pop1)
+"$LABC" stop pop1 >/dev/null 2>&1 && pass steerd_stopped || fail steerd_stopped "vm/lab stop pop1"
+# the data plane answers on without steerd (pinned maps, XDP attached)
+a1=$(answer pop1)
+[ -n "$before" ] && [ "$a1" = "$before" ] && pass xdp_answers_without_steerd ||
+	fail xdp_answers_without_steerd "before '$before', without steerd '$a1'"
+# the whole PoP off the network: the client's resolver goes to the other
+ok=1 worst=0
+"$LABC" exec pop1 ip link set eth0 down
+for i in 1 2 3 4 5; do
+	ts=$(now_ms)
+	r=$("$LABC" exec cli1 dig +short +time=2 +tries=2 "www.$ZONE" A 2>/dev/null | head -1)
+	d=$(( $(now_ms) - ts ))
+	[ "$d" -gt "$worst" ] && worst=$d
+	[ -n "$r" ] && [ "$d" -le 3000 ] || ok=0
+done
+echo "# pop1 off the network: 5 resolutions through the resolver, slowest $worst ms"
+[ $ok = 1 ] && pass pop_down_answers_go_on || fail pop_down_answers_go_on "slowest $worst ms, last '$r'"
+"$LABC" exec pop1 ip link set eth0 up
+"$LABC" start pop1 >/dev/null 2>&1 && pass steerd_restarted || fail steerd_restarted "vm/lab start pop1"
+w=$("$LABC" ctl pop1 -j server show "$POOL" 198.18.1.12 2>/dev/null | jq -r .weight)
+check_eq runtime_change_kept 50 "$w"
+pop1_back() { [ -n "$(answer pop1)" ] && consistent pop1; }
+wait_for 5000 pop1_back && pass pop_back_answers || fail pop_back_answers "pop1 answers '$(answer pop1)'"
+
 # ---- (e) list, exec, view -------------------------------------------------------------
 out=$("$LABC" list 2>&1)
 ok=1
