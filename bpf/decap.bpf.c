@@ -220,7 +220,7 @@ static __always_inline int ps_parse_outer(void *data, void *data_end,
 		if (ip->version != 4 || ip->ihl < 5)
 			return PS_DR_PASS;
 		ihl = ip->ihl;
-		tot = bpf_ntohs(ip->tot_len);
+		tot = ps_len16(ip->tot_len);
 		if (tot < ihl * 4 || (void *)ip + tot > data_end)
 			return PS_DR_PASS;
 		if (!ps_ip4_csum_ok(ip, data_end, ihl))
@@ -251,7 +251,7 @@ static __always_inline int ps_parse_outer(void *data, void *data_end,
 			return PS_DR_PASS;
 		if (ip6->version != 6)
 			return PS_DR_PASS;
-		plen = bpf_ntohs(ip6->payload_len);
+		plen = ps_len16(ip6->payload_len);
 		if ((void *)(ip6 + 1) + plen > data_end)
 			return PS_DR_PASS;
 		key.w[0] = ps_ld32(&ip6->daddr.in6_u.u6_addr32[0]);
@@ -293,7 +293,7 @@ static __always_inline int ps_check_inner(void *data, void *data_end,
 			return PS_DR_MALFORMED;
 		if (ip->version != 4 || ip->ihl < 5)
 			return PS_DR_MALFORMED;
-		tot = bpf_ntohs(ip->tot_len);
+		tot = ps_len16(ip->tot_len);
 		if (tot < ip->ihl * 4 || tot > o->avail)
 			return PS_DR_MALFORMED;
 		if (o->ecn == PS_ECN_CE) {
@@ -323,7 +323,7 @@ static __always_inline int ps_check_inner(void *data, void *data_end,
 			return PS_DR_MALFORMED;
 		if (ip6->version != 6)
 			return PS_DR_MALFORMED;
-		if (sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > o->avail)
+		if (sizeof(*ip6) + ps_len16(ip6->payload_len) > o->avail)
 			return PS_DR_MALFORMED;
 		if (o->ecn == PS_ECN_CE) {
 			/* ECN: bits 5..4 of the second byte */

@@ -263,7 +263,7 @@ static __always_inline int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 		return PS_PASS;
 	if (udp->source == 0)
 		return PS_PASS;
-	ulen = bpf_ntohs(udp->len);
+	ulen = ps_len16(udp->len);
 	if (ulen != pkt->l4_len || ulen < 8 + PS_DNS_HDR_LEN + 5)
 		return PS_MALFORMED;
 

@@ -144,7 +144,7 @@ static __always_inline int ps_lb_parse(void *data, void *data_end,
 
 		if ((void *)(ip + 1) > data_end)
 			return -1;
-		f->ip_len = bpf_ntohs(ip->tot_len);
+		f->ip_len = ps_len16(ip->tot_len);
 		f->tos = ip->tos;
 		f->df = !!(ip->frag_off & bpf_htons(0x4000));
 		ck->family = 4;
@@ -180,7 +180,7 @@ static __always_inline int ps_lb_parse(void *data, void *data_end,
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
-		f->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		f->ip_len = ps_len16(ip6->payload_len) + sizeof(*ip6);
 		f->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 		ck->family = 6;
 		if (pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP) {

@@ -16,6 +16,21 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+/*
+ * A 16-bit length in network order as a number the verifier knows to be
+ * at most 0xffff.  The 6.1 verifier forgets the bounds of a byte swap
+ * (BPF_END makes an unknown scalar; later kernels track it), and then
+ * refuses `data + len`; the mask makes the bound explicit, and
+ * barrier_var() keeps the compiler from dropping it as redundant.
+ */
+static __always_inline __u32 ps_len16(__be16 v)
+{
+	__u32 x = bpf_ntohs(v);
+
+	barrier_var(x);
+	return x & 0xffff;
+}
+
 /* return value of helpers: an XDP verdict, or "keep going" */
 #define PS_CONTINUE	(-1)
 
@@ -77,7 +92,7 @@ static __always_inline int ps_parse_l3(void *data, void *data_end,
 		if (ip->version != 4 || ip->ihl < 5)
 			return -2;
 		ihl = ip->ihl * 4;
-		tot = bpf_ntohs(ip->tot_len);
+		tot = ps_len16(ip->tot_len);
 		if (tot < ihl || data + off + tot > data_end)
 			return -2;
 		/* fragments (MF or offset) belong to the stack */
@@ -98,7 +113,7 @@ static __always_inline int ps_parse_l3(void *data, void *data_end,
 			return -1;
 		if (ip6->version != 6)
 			return -2;
-		plen = bpf_ntohs(ip6->payload_len);
+		plen = ps_len16(ip6->payload_len);
 		if (data + off + sizeof(*ip6) + plen > data_end)
 			return -2;
 		pkt->family = 6;
