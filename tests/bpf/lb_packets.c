@@ -1416,6 +1416,13 @@ static void t_ipip_nexthop_cache(void)
 	void *zero = calloc(ncpus, vsz);
 	uint32_t rid = 3;
 
+	cpu_set_t all, one;
+
+	/* the cache is per CPU: every run of this case on the same one */
+	sched_getaffinity(0, sizeof(all), &all);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+	sched_setaffinity(0, sizeof(one), &one);
 	big = o;
 	big.paylen = 600;
 	table_uniform(V_IPIP4, 3);
@@ -1432,6 +1439,7 @@ static void t_ipip_nexthop_cache(void)
 	      "a second later (changed back) %02x; expected 03 03 33 03", a, b, c, d);
 	bpf_map_update_elem(fd, &rid, zero, BPF_ANY);
 	free(zero);
+	sched_setaffinity(0, sizeof(all), &all);
 }
 
 static void t_ipip_redirect(void)
