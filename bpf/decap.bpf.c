@@ -185,27 +185,13 @@ static __always_inline int ps_parse_outer(void *data, void *data_end,
 		struct ps_decap_addr a;
 		__u32 w[4];
 	} key;
-	struct ethhdr *eth = data;
-	__u32 l3 = sizeof(*eth);
 	__be16 proto;
+	int l2 = ps_parse_l2(data, data_end, &proto);
+	__u32 l3;
 
-	if ((void *)(eth + 1) > data_end)
+	if (l2 < 0)
 		return PS_DR_PASS;
-	proto = eth->h_proto;
-
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		struct ps_vlan_hdr *vh;
-
-		if (proto != bpf_htons(ETH_P_8021Q) &&
-		    proto != bpf_htons(ETH_P_8021AD))
-			break;
-		vh = data + l3;
-		if ((void *)(vh + 1) > data_end)
-			return PS_DR_PASS;
-		proto = vh->proto;
-		l3 += sizeof(*vh);
-	}
+	l3 = l2;
 	o->l3 = l3;
 
 	if (proto == bpf_htons(ETH_P_IP)) {

@@ -57,30 +57,46 @@ struct ps_pkt {
  * Parse L2..L3.  Returns 0 with pkt filled for IPv4/IPv6 (non-fragment) and
  * -1 for anything else.  Malformed lengths return -2.
  */
-static __always_inline int ps_parse_l3(void *data, void *data_end,
-				       struct ps_pkt *pkt)
+/*
+ * Ethernet and up to two VLAN tags (802.1ad, 802.1Q): the offset of the
+ * L3 header, with its EtherType in *proto, or -1 for a truncated frame.
+ */
+static __always_inline int ps_parse_l2(void *data, void *data_end,
+				       __be16 *proto)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
-	__be16 proto;
 
 	if ((void *)(eth + 1) > data_end)
 		return -1;
-	proto = eth->h_proto;
+	*proto = eth->h_proto;
 
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
 		struct ps_vlan_hdr *vh;
 
-		if (proto != bpf_htons(ETH_P_8021Q) &&
-		    proto != bpf_htons(ETH_P_8021AD))
+		if (*proto != bpf_htons(ETH_P_8021Q) &&
+		    *proto != bpf_htons(ETH_P_8021AD))
 			break;
 		vh = data + off;
 		if ((void *)(vh + 1) > data_end)
 			return -1;
-		proto = vh->proto;
+		*proto = vh->proto;
 		off += sizeof(*vh);
 	}
+	return off;
+}
+
+static __always_inline int ps_parse_l3(void *data, void *data_end,
+				       struct ps_pkt *pkt)
+{
+	__be16 proto;
+	int l2 = ps_parse_l2(data, data_end, &proto);
+	__u32 off;
+
+	if (l2 < 0)
+		return -1;
+	off = l2;
 	pkt->l3 = off;
 
 	if (proto == bpf_htons(ETH_P_IP)) {
