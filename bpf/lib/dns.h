@@ -417,25 +417,30 @@ PS_SLOW int ps_question_tail(struct xdp_md *ctx, struct ps_scratch *sc)
 }
 
 /* Key of a name of 33..255 bytes: lower-cased and zero padded up to the
- * end of the key buffer, for its own lookup and every suffix's. */
+ * end of the key buffer, for its own lookup and every suffix's.
+ * Branch-free: a loop that breaks at name_len splits the verifier's state
+ * once per word, and 6.1 (which keeps even contradictory ranges alive)
+ * spends its whole 1M-instruction budget on the splits. */
 PS_SLOW int ps_key_long(struct ps_scratch *sc)
 {
-	__u32 name_len;
+	__u64 name_len;
 
 	if (!sc)
 		return PS_FAIL;
-	name_len = PS_GET(sc->st.name_len) & 0x1ff;
+	name_len = PS_GET(sc->st.name_len) & 0xff;
 	for (__u32 c = 0; c < PS_KEY_X / 8; c++) {
-		if (c * 8 >= name_len)
-			break;
-		*(ps_u64 *)&sc->key[c * 8] = ps_lower8(ps_ld64(
+		/* all ones while the word starts inside the name */
+		__u64 keep = ((__u64)c * 8 - name_len) >> 63;
+
+		keep = -keep;
+		ps_barrier_var(keep);
+		*(ps_u64 *)&sc->key[c * 8] = keep & ps_lower8(ps_ld64(
 			&sc->buf[PS_BUF_MSG + PS_DNS_HDR_LEN + c * 8]));
 	}
-	/* zero from the name's end: the last chunk, then whole ones */
-	ps_st64(&sc->key[name_len & 0xff], 0);
-	for (__u32 c = 0; c < PS_KEYBUF_SIZE / 8; c++)
-		if (c * 8 > name_len)
-			*(ps_u64 *)&sc->key[c * 8] = 0;
+	for (__u32 c = PS_KEY_X / 8; c < PS_KEYBUF_SIZE / 8; c++)
+		*(ps_u64 *)&sc->key[c * 8] = 0;
+	/* the rest of the word the name ends in */
+	ps_st64(&sc->key[name_len], 0);
 	return PS_OK;
 }
 
@@ -582,19 +587,24 @@ static __always_inline int ps_dns_opt(struct xdp_md *ctx,
  * ancestors are all names, so inside a zone the first missing suffix ends
  * the walk; above every zone, a walk deeper than the deepest apex cannot
  * find one.  Sets st->found to 2 if a zone holds the name.
+ *
+ * The scratch is looked up again rather than passed: 6.1 types a global
+ * function's pointer argument as plain memory, which it does not accept
+ * as a map key.
  */
-PS_SLOW int ps_find_zone(struct ps_scratch *sc, const struct ps_cfg *cfg)
+PS_SLOW int ps_find_zone(__u32 max_apex)
 {
+	struct ps_scratch *sc;
 	struct ps_dstate *st;
-	__u32 name_len, n, max_apex, ntab;
+	__u32 name_len, n, ntab, zero = 0;
 	int hit = 0;
 
-	if (!sc || !cfg)
+	sc = bpf_map_lookup_elem(&ps_scratch, &zero);
+	if (!sc)
 		return PS_FAIL;
 	st = &sc->st;
 	name_len = PS_GET(st->name_len) & 0x1ff;
 	n = (PS_GET(st->nlabels) & 0xff) - 1;	/* labels without the root */
-	max_apex = cfg->max_apex_labels;
 	ntab = PS_GET(st->ntab);
 
 	/* configured names are at most PS_CONF_LABELS_MAX deep, so the walk
@@ -651,7 +661,7 @@ static __always_inline int ps_dns_find(struct xdp_md *ctx,
 			return PS_OK;
 		}
 	}
-	return ps_find_zone(sc, cfg);
+	return ps_find_zone(cfg->max_apex_labels);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1016,6 +1026,9 @@ static __always_inline int ps_emit(struct xdp_md *ctx, struct ps_scratch *sc)
 		udp_len = 8 + PS_GET(st->pos);
 		if (udp_len > 8 + PS_MSG_MAX)
 			return XDP_DROP;
+		/* index with the checked value, not pos + 40 (6.1 does not
+		 * carry the check over to the copy) */
+		ps_barrier_var(udp_len);
 		if (udp_len & 7) {
 			__u8 *p = dst + udp_len - 8;
 
