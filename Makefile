@@ -100,7 +100,7 @@ $(LIB): $(LIB_OBJS)
 
 $(STEERD): $(STEERD_SRCS) $(wildcard user/steerd/*.h) $(LIB) $(SKEL) $(USER_HDRS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iuser/steerd -I/usr/include/libnl3 $(STEERD_SRCS) $(LIB) $(LDLIBS) -ljansson -lcurl -lnl-route-3 -lnl-3 -o $@
+	$(Q)$(CC) $(CFLAGS) -Iuser/steerd -I/usr/include/libnl3 $(STEERD_SRCS) $(LIB) $(LDLIBS) -ljansson -lcurl -lcrypto -lnl-route-3 -lnl-3 -o $@
 
 $(OUT)/tests/unit_tests: $(wildcard tests/unit/*.c) tests/lib/check.h $(LIB) $(USER_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)

@@ -7,11 +7,11 @@ set -e
 
 pkgs_build="clang clang-19 llvm gcc make pkg-config libbpf-dev libxdp-dev bpftool
 	libelf-dev zlib1g-dev libconfig-dev libldns-dev libjansson-dev
-	libcurl4-openssl-dev libmicrohttpd-dev libnl-3-dev libnl-route-3-dev
+	libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libnl-3-dev libnl-route-3-dev
 	linux-libc-dev"
-pkgs_test="iproute2 dnsutils knot-dnsutils jq procps socat vsftpd curl openssl nginx-light ethtool wrk unbound qemu-system-x86 busybox-static xz-utils"
+pkgs_test="etcd-server etcd-client iproute2 dnsutils knot-dnsutils jq procps socat vsftpd curl openssl nginx-light ethtool wrk unbound qemu-system-x86 busybox-static xz-utils"
 pkgs_bench="knot knot-dnsutils jq curl nginx-light wrk"
-pkgs_demo="iproute2 dnsutils curl ethtool unbound nginx-light"
+pkgs_demo="etcd-server etcd-client iproute2 dnsutils curl ethtool unbound nginx-light"
 
 want=""
 for group in "$@"; do

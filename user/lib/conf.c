@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <libconfig.h>
 #include <ldns/ldns.h>
@@ -305,7 +306,7 @@ static int parse_top(struct parser *p, struct ps_conf *c,
 {
 	static const char *const keys[] = { "interfaces", "xdp_mode", "bpffs",
 		"control_socket", "state_file", "dns", "zones", "pools", "names",
-		"vips", "lb", NULL };
+		"vips", "lb", "store", NULL };
 	static const char *const dkeys[] = { "port", "listen", "edns_udp_size",
 		NULL };
 	config_setting_t *s, *d;
@@ -422,8 +423,10 @@ static int parse_zones(struct parser *p, struct ps_conf *c,
 	list = get_list(p, root, "zones", &err);
 	if (err)
 		return -1;
+	if ((!list || !config_setting_length(list)) && !c->store.config)
+		return fail(p, list, "'zones' is required: at least one zone to answer for (or store.config = true)");
 	if (!list || !config_setting_length(list))
-		return fail(p, list, "'zones' is required: at least one zone to answer for");
+		return 0;
 	n = config_setting_length(list);
 	if (n > PS_MAX_ZONES)
 		return fail(p, list, "at most %d zones", PS_MAX_ZONES);
@@ -1187,11 +1190,100 @@ static int parse_vips(struct parser *p, struct ps_conf *c,
 	return 0;
 }
 
+/* store = { endpoints = [ "http://198.18.0.2:2379" ]; prefix = "/popsteer";
+ *           name = "pop1"; interval = 1000; ttl = 5; config = true;
+ *           cache_file = "..."; }; */
+static int parse_store(struct parser *p, struct ps_conf *c,
+		       const config_setting_t *root)
+{
+	static const char *const keys[] = { "endpoints", "prefix", "name",
+		"interval", "ttl", "config", "cache_file", NULL };
+	config_setting_t *g = config_setting_get_member(root, "store"), *s;
+	struct ps_store_conf *st = &c->store;
+	const char *t;
+	long long v;
+	int err;
+
+	if (!g)
+		return 0;
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(p, g, "'store' must be a group: store = { endpoints = [ \"http://HOST:2379\" ]; };");
+	if (check_keys(p, g, "store", keys))
+		return -1;
+	st->enabled = true;
+	s = get_str_array(p, g, "endpoints", &err);
+	if (err)
+		return -1;
+	if (!s || !config_setting_length(s))
+		return fail(p, s ? s : g, "store: 'endpoints' is required: etcd's client URLs, e.g. [ \"http://198.18.0.2:2379\" ]");
+	if (config_setting_length(s) > PS_STORE_ENDPOINTS_MAX)
+		return fail(p, s, "store: at most %d endpoints", PS_STORE_ENDPOINTS_MAX);
+	for (int i = 0; i < config_setting_length(s); i++) {
+		t = config_setting_get_string_elem(s, i);
+		if ((strncmp(t, "http://", 7) && strncmp(t, "https://", 8)) ||
+		    strlen(t) >= sizeof(st->endpoints[0]) || strchr(t + 8, '/'))
+			return fail(p, config_setting_get_elem(s, i),
+				    "store: endpoint '%s' must be http://HOST:PORT or https://HOST:PORT (no path)", t);
+		snprintf(st->endpoints[st->nendpoints++], sizeof(st->endpoints[0]), "%s", t);
+	}
+	if (get_str(p, g, "prefix", &t, false, "store"))
+		return -1;
+	t = t ? t : "/popsteer";
+	if (t[0] != '/' || strlen(t) < 2 || strlen(t) >= sizeof(st->prefix) ||
+	    t[strlen(t) - 1] == '/')
+		return fail(p, config_setting_get_member(g, "prefix"),
+			    "store: prefix '%s' must start with '/', not end with one, at most %zu bytes",
+			    t, sizeof(st->prefix) - 1);
+	snprintf(st->prefix, sizeof(st->prefix), "%s", t);
+	if (get_str(p, g, "name", &t, false, "store"))
+		return -1;
+	if (!t) {
+		char host[256] = "";
+
+		gethostname(host, sizeof(host) - 1);
+		host[strcspn(host, ".")] = 0;
+		snprintf(st->name, sizeof(st->name), "%s", host);
+	} else {
+		snprintf(st->name, sizeof(st->name), "%s", t);
+	}
+	if (!st->name[0] || strlen(t ? t : st->name) >= sizeof(st->name) ||
+	    strspn(st->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(st->name))
+		return fail(p, config_setting_get_member(g, "name") ? config_setting_get_member(g, "name") : g,
+			    "store: name '%s' must be 1..%zu letters, digits, '-', '_' or '.'",
+			    st->name, sizeof(st->name) - 1);
+	if (get_int(p, g, "interval", &v, 100, 60000, 1000, false, "store"))
+		return -1;
+	st->interval_ms = v;
+	if (get_int(p, g, "ttl", &v, 2, 3600, 5, false, "store"))
+		return -1;
+	st->ttl_s = v;
+	if (st->ttl_s * 1000 < 2 * st->interval_ms)
+		return fail(p, config_setting_get_member(g, "ttl"),
+			    "store: ttl (%d s) must cover at least two intervals (%d ms)",
+			    st->ttl_s, st->interval_ms);
+	s = config_setting_get_member(g, "config");
+	if (s && config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(p, s, "store: 'config' must be true or false");
+	st->config = s && config_setting_get_bool(s);
+	if (get_str(p, g, "cache_file", &t, false, "store"))
+		return -1;
+	if (t && (t[0] != '/' || strlen(t) >= sizeof(st->cache_file)))
+		return fail(p, config_setting_get_member(g, "cache_file"),
+			    "store: cache_file must be an absolute path");
+	if (t)
+		snprintf(st->cache_file, sizeof(st->cache_file), "%s", t);
+	else
+		snprintf(st->cache_file, sizeof(st->cache_file), "%.*s.shared",
+			 (int)sizeof(st->cache_file) - 8, c->state_file);
+	return 0;
+}
+
 static int parse(struct parser *p, struct ps_conf *c)
 {
 	config_setting_t *root = config_root_setting(p->cfg);
 
-	if (parse_top(p, c, root) || parse_zones(p, c, root) ||
+	if (parse_top(p, c, root) || parse_store(p, c, root) ||
+	    parse_zones(p, c, root) ||
 	    parse_pools(p, c, root) || parse_names(p, c, root) ||
 	    parse_lb(p, c, root) || parse_vips(p, c, root))
 		return -1;

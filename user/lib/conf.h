@@ -124,6 +124,20 @@ struct ps_vip_conf {
 	int line;
 };
 
+/* Shared state between PoPs through etcd's JSON gateway (steerd store.c) */
+#define PS_STORE_ENDPOINTS_MAX	4
+struct ps_store_conf {
+	bool enabled;
+	char endpoints[PS_STORE_ENDPOINTS_MAX][128];	/* http://HOST:PORT */
+	int nendpoints;
+	char prefix[64];		/* keys under it: /popsteer */
+	char name[64];			/* this PoP in the store */
+	int interval_ms;		/* publish and read every ... */
+	int ttl_s;			/* lease on what we publish */
+	bool config;			/* zones, pools, names from <prefix>/config */
+	char cache_file[256];		/* the last shared config, for restarts */
+};
+
 struct ps_conf {
 	char path[4096];
 	char ifaces[PS_IFACES_MAX][16];
@@ -152,6 +166,7 @@ struct ps_conf {
 	uint32_t flow_table_size;	/* ps_conn entries */
 	struct ps_addr tun4, tun6;	/* ipip outer sources (prefixes) */
 	int tun4_len, tun6_len;		/* prefix lengths; -1: none */
+	struct ps_store_conf store;
 };
 
 /* Index of the VIP called name, or -1. */

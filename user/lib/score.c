@@ -51,21 +51,42 @@ void ps_ewma_add(struct ps_ewma *e, double sample, double alpha)
 	e->seen = true;
 }
 
+bool ps_metric_value(const struct ps_srv_state *s, int m, double *v)
+{
+	if (s->m[m].seen) {
+		*v = s->m[m].smooth;
+		return true;
+	}
+	if (s->peer_seen[m]) {
+		*v = s->peer[m];
+		return true;
+	}
+	return false;
+}
+
 double ps_score(const struct ps_srv_state *s, const struct ps_scoring *sc)
 {
-	double score = 0;
+	double score = 0, v;
 
 	for (int m = 0; m < PS_M_MAX; m++)
-		if (s->m[m].seen && sc->weight[m] > 0 && sc->ref[m] > 0)
-			score += sc->weight[m] * s->m[m].smooth / sc->ref[m];
+		if (sc->weight[m] > 0 && sc->ref[m] > 0 &&
+		    ps_metric_value(s, m, &v))
+			score += sc->weight[m] * v / sc->ref[m];
 	return score;
+}
+
+enum ps_health ps_srv_health(const struct ps_srv_state *s)
+{
+	if (s->health != PS_HEALTH_UNKNOWN)
+		return s->health;
+	if (s->peers_up + s->peers_down)
+		return s->peers_down > s->peers_up ? PS_HEALTH_DOWN : PS_HEALTH_UP;
+	return s->initial;
 }
 
 bool ps_srv_usable(const struct ps_srv_state *s)
 {
-	enum ps_health h = s->health == PS_HEALTH_UNKNOWN ? s->initial : s->health;
-
-	return s->admin == PS_ADMIN_UP && h != PS_HEALTH_DOWN;
+	return s->admin == PS_ADMIN_UP && ps_srv_health(s) != PS_HEALTH_DOWN;
 }
 
 int ps_policy_weights(enum ps_policy pol, int n,

@@ -56,11 +56,25 @@ struct ps_srv_state {
 	enum ps_health initial;		/* until a probe completes */
 	enum ps_health health;		/* combined over its probes */
 	struct ps_ewma m[PS_M_MAX];
+	/* What other PoPs measured and published (steerd store.c): the
+	 * mean per metric, and how many of them see the server up or down.
+	 * A metric this PoP measures itself uses its own value; one it does
+	 * not, the peers'.  Health likewise: the peers' majority counts only
+	 * while this PoP's own probes have no verdict. */
+	double peer[PS_M_MAX];
+	bool peer_seen[PS_M_MAX];
+	int peers_up, peers_down;
 	double score;			/* of the smoothed metrics */
 	char error[128];		/* why a probe of it fails, "" if none */
 };
 
 double ps_score(const struct ps_srv_state *s, const struct ps_scoring *sc);
+/* A metric as scoring sees it: own smoothed value, else the peers' mean.
+ * Returns false if neither exists. */
+bool ps_metric_value(const struct ps_srv_state *s, int m, double *v);
+/* Health as selection sees it: own verdict, else the peers' majority,
+ * else the configured initial state. */
+enum ps_health ps_srv_health(const struct ps_srv_state *s);
 
 /* Can the server be answered (administratively up, healthy or not yet
  * probed and configured up)? */

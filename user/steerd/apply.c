@@ -24,7 +24,8 @@ int steerd_tree(struct steerd *d, config_t *tree, char *err, size_t errlen)
 {
 	if (ps_tree_read(tree, d->config_path, d->config_text, err, errlen))
 		return -1;
-	if (ps_overlay_apply(tree, d->overlay, err, errlen)) {
+	if ((d->shared && ps_overlay_apply(tree, d->shared, err, errlen)) ||
+	    ps_overlay_apply(tree, d->overlay, err, errlen)) {
 		config_destroy(tree);
 		return -1;
 	}
@@ -124,7 +125,9 @@ int steerd_apply(struct steerd *d, const char *config_text,
 	/* 1. validate: the whole model, as the config file parser sees it */
 	if (ps_tree_read(&tree, d->config_path, config_text, err, errlen))
 		return -1;
-	if (ps_overlay_apply(&tree, overlay, err, errlen) ||
+	/* the file, the objects shared through the store, runtime changes */
+	if ((d->shared && ps_overlay_apply(&tree, d->shared, err, errlen)) ||
+	    ps_overlay_apply(&tree, overlay, err, errlen) ||
 	    ps_conf_from_tree(&conf, &tree, d->config_path, err, errlen)) {
 		config_destroy(&tree);
 		return -1;

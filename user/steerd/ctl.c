@@ -169,8 +169,11 @@ static json_t *dname_json(const struct ps_dname *n)
 
 static const char *source(struct steerd *d, enum ps_kind k, const char *name)
 {
-	return ps_tree_find(config_root_setting(d->overlay), k, name) >= 0 ?
-	       "runtime" : "config";
+	if (ps_tree_find(config_root_setting(d->overlay), k, name) >= 0)
+		return "runtime";
+	if (d->shared && ps_tree_find(config_root_setting(d->shared), k, name) >= 0)
+		return "store";
+	return "config";
 }
 
 static json_t *zone_json(struct steerd *d, int zi)
@@ -263,6 +266,18 @@ static json_t *server_json(struct steerd *d, int pi, int si)
 		      "probes", probes_json(d, pi, si));
 	if (j && s->has_mac)	/* configured (a learned one: vip show) */
 		json_object_set_new(j, "mac", mac_json(s->mac));
+	if (j && d->conf.store.enabled) {	/* what other PoPs published */
+		json_t *pm = json_object();
+
+		for (int k = 0; k < PS_M_MAX; k++)
+			json_object_set_new(pm, units[k], st->peer_seen[k] ?
+					    json_real(st->peer[k]) : json_null());
+		json_object_set_new(j, "peers", json_pack("{s:i, s:i, s:o}",
+			"up", st->peers_up, "down", st->peers_down,
+			"metrics", pm));
+		json_object_set_new(j, "health_used",
+				    json_string(ps_health_name[ps_srv_health(st)]));
+	}
 	return j;
 }
 
@@ -966,6 +981,8 @@ static int status(struct steerd *d, json_t *a, json_t **o, char *e)
 		       "pin_dir", d->pin_dir, "zones", d->conf.nzones,
 		       "pools", d->conf.npools, "names", d->conf.nnames,
 		       "vips", d->conf.nvips, "interfaces", ifs);
+	if (*o)
+		json_object_set_new(*o, "store", store_json(d));
 	return 0;
 }
 

@@ -80,6 +80,9 @@ static int load(struct steerd *d, bool discard)
 		pr_err("refusing to start with it; steerd --discard-state starts from the config file alone");
 		goto fail;
 	}
+	/* what the store shared last time, until it answers */
+	if (store_load_cache(d, &base.store))
+		goto fail;
 	ps_conf_free(&base);
 	return 0;
 fail:
@@ -238,8 +241,10 @@ static int run(struct steerd *d)
 		d->conf.nifaces, d->pin_dir, d->conf.control_socket);
 
 	while (!d->stop) {
-		int t = probes_timeout(d), n;
+		int t = probes_timeout(d), ts = store_timeout(d), n;
 
+		if (ts >= 0 && (t < 0 || ts < t))
+			t = ts;
 		n = epoll_wait(d->epfd, ev, 32, t < 0 || t > 1000 ? 1000 : t);
 		for (int i = 0; i < n; i++) {
 			struct watch *w = ev[i].data.ptr;
@@ -247,6 +252,7 @@ static int run(struct steerd *d)
 			w->fn(d, w, ev[i].events);
 		}
 		probes_run(d);
+		store_run(d);
 		steerd_lb_tick(d);
 		conn_sweep(d, time(NULL));
 	}
@@ -321,7 +327,7 @@ int main(int argc, char **argv)
 		pr_err("%s", err);
 		goto out;
 	}
-	if (probes_init(&d)) {
+	if (probes_init(&d) || store_init(&d)) {
 		pr_err("Couldn't start the probe engine");
 		goto out;
 	}
@@ -338,6 +344,7 @@ out:
 		close(d.sig.fd);
 	if (d.epfd >= 0)
 		close(d.epfd);
+	store_fini(&d);
 	probes_fini(&d);
 	steerd_lb_fini(&d);
 	steer__destroy(d.skel);
@@ -347,6 +354,10 @@ out:
 	if (d.overlay) {
 		config_destroy(d.overlay);
 		free(d.overlay);
+	}
+	if (d.shared) {
+		config_destroy(d.shared);
+		free(d.shared);
 	}
 	free(d.config_text);
 	return rc;

@@ -29,6 +29,7 @@
 #define BATCH_MS	10
 
 struct probe {
+	struct xfer x;			/* first: libcurl's private pointer */
 	struct prober *pr;
 	int pool, server, idx;		/* indices in d->conf */
 	int first, count;		/* the server's probes in all[] */
@@ -610,10 +611,21 @@ static void check_done(struct prober *pr)
 
 	while ((m = curl_multi_info_read(pr->multi, &left))) {
 		struct probe *p;
+		struct xfer *x;
+		CURLcode res;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&p);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x->done) {		/* not a probe */
+			CURL *e = m->easy_handle;
+
+			res = m->data.result;
+			curl_multi_remove_handle(pr->multi, e);
+			x->done(pr->d, x, res);
+			continue;
+		}
+		p = (struct probe *)x;
 		curl_multi_remove_handle(pr->multi, p->easy);
 		p->running = false;
 		probe_done(pr, p, m->data.result);
@@ -860,6 +872,32 @@ json_t *probes_json(struct steerd *d, int pool, int server)
 		json_array_append_new(arr, j);
 	}
 	return arr;
+}
+
+int probes_add_xfer(struct steerd *d, CURL *e, struct xfer *x)
+{
+	struct prober *pr = d->prober;
+
+	if (!pr)
+		return -1;
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	return curl_multi_add_handle(pr->multi, e) == CURLM_OK ? 0 : -1;
+}
+
+void probes_remove_xfer(struct steerd *d, CURL *e)
+{
+	if (d->prober)
+		curl_multi_remove_handle(d->prober->multi, e);
+}
+
+void probes_mark(struct steerd *d, int pool, bool urgent)
+{
+	struct prober *pr = d->prober;
+
+	if (!pr || pool < 0 || pool >= PS_MAX_POOLS)
+		return;
+	pr->dirty[pool] = true;
+	pr->urgent |= urgent;
 }
 
 int probes_timeout(struct steerd *d)

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <libconfig.h>
 #include <jansson.h>
+#include <curl/curl.h>
 
 #include "conf.h"
 #include "build.h"
@@ -18,6 +19,14 @@
 #define STEERD_VERSION PS_VERSION
 
 struct steerd;
+
+/* A libcurl transfer on the probe engine's multi handle that is not a
+ * probe (store.c): done() runs when it completes, after the handle was
+ * removed from the multi handle. */
+struct xfer {
+	void (*done)(struct steerd *d, struct xfer *x, CURLcode res);
+};
+struct store;
 
 /* a file descriptor in the epoll set and what to do when it is ready */
 struct watch {
@@ -50,6 +59,8 @@ struct steerd {
 	struct ps_image img;		/* conf compiled for the maps */
 	struct ps_pool_rt *rt;		/* what probes found, per conf pool */
 	struct prober *prober;		/* probe.c */
+	struct store *store;		/* store.c: shared state, or NULL */
+	config_t *shared;		/* config objects from the store */
 
 	/* the data plane */
 	struct steer *skel;
@@ -138,6 +149,22 @@ void probes_run(struct steerd *d);
 /* The probes of one server and their last results, for the control
  * socket. */
 json_t *probes_json(struct steerd *d, int pool, int server);
+/* Run another transfer on the engine (its private pointer is x). */
+int probes_add_xfer(struct steerd *d, CURL *e, struct xfer *x);
+void probes_remove_xfer(struct steerd *d, CURL *e);
+/* A pool's inputs changed outside the probes: rebuild its table (now if
+ * urgent, else within the usual delay). */
+void probes_mark(struct steerd *d, int pool, bool urgent);
+
+/* store.c: configuration and measurements shared between PoPs through
+ * etcd (its v3 JSON gateway); nothing when the config has no store. */
+/* Before the first apply: the last shared config saved on disk. */
+int store_load_cache(struct steerd *d, const struct ps_store_conf *c);
+int store_init(struct steerd *d);
+void store_fini(struct steerd *d);
+int store_timeout(struct steerd *d);
+void store_run(struct steerd *d);
+json_t *store_json(struct steerd *d);
 
 /* ctl.c */
 int ctl_open(struct steerd *d, char *err, size_t errlen);
