@@ -4,7 +4,11 @@
 # region (unbound resolver + client) comes up from a description; every
 # PoP answers www with the origin its own scores rank lowest, the client
 # gets the same through its resolver, and when the origins' loads change
-# every PoP follows within a bounded time; static.ZONE resolves to a
+# every PoP follows within a bounded time; static.ZONE resolves at each PoP
+# to the PoP it measures best (request time from it, and the traffic the
+# PoP's VIP gets, which only that PoP counts and shares through etcd);
+# the config is shared through etcd too (a change reaches every PoP, an
+# etcd outage changes nothing); a static.ZONE answer is a
 # PoP's VIP, steered (DSR) to that PoP's nginx cache, which fills a miss
 # from the origin that PoP ranks lowest (www.ZONE through the PoP's DNS)
 # and serves the next request from its cache; list and exec work; down
@@ -153,6 +157,74 @@ if wait_for 5000 all_answer 198.18.1.11; then pass unhealthy_out; else
 fi
 "$LABC" set c1o3 status=200
 
+# ---- (c2) static.ZONE: the best PoP as measured from each PoP --------------------------
+# static_answer POP: POP's answer for static.ZONE; static_scores POP: its view
+static_answer() {
+	"$LABC" exec cli1 dig +short +norec +time=1 +tries=1 "@${POPADDR[$1]}" "static.$ZONE" A 2>/dev/null | head -1
+}
+static_scores() {
+	"$LABC" ctl "$1" -j server list pool pops 2>/dev/null |
+		jq -r '[.[] | "\(.address)=\(.score * 1000 | round / 1000)\(if .usable then "" else "(down)" end)"] | join(" ")'
+}
+# static_consistent POP: POP answers a usable PoP whose score is within the
+# pool's margin (1.0: twice) of the best it measures
+static_consistent() {
+	local a
+	a=$(static_answer "$1")
+	[ -n "$a" ] && "$LABC" ctl "$1" -j server list pool pops 2>/dev/null |
+		jq -e --arg a "$a" '[.[] | select(.usable)] as $u | ($u | min_by(.score) | .score) as $m |
+			[$u[] | select(.address == $a and .score <= 2 * $m + 0.0005)] | length == 1' >/dev/null
+}
+for p in $POPS; do
+	wait_for 3000 static_consistent "$p" && pass "static_best_$p" ||
+		fail "static_best_$p" "answers $(static_answer "$p"); $(static_scores "$p")"
+	echo "# $p: static.$ZONE -> $(static_answer "$p"); scores $(static_scores "$p")"
+done
+# the traffic a VIP gets is counted by its own PoP only, and shared: load
+# pop2's VIP and no PoP answers it; pop1 knows the load from pop2
+peer_traffic() {
+	"$LABC" ctl pop1 -j server show pops 198.18.5.12 2>/dev/null |
+		jq -e '.metrics.traffic_pps == null and .peers.metrics.traffic_pps > 100' >/dev/null
+}
+none_answers_vip2() { [ "$(static_answer pop1)" != 198.18.5.12 ] && [ "$(static_answer pop2)" != 198.18.5.12 ]; }
+"$LABC" exec cli1 timeout 15 wrk -c4 -t1 -d6s http://198.18.5.12/health >"$E2E_DIR/wrk.out" 2>&1 &
+WRK=$!
+tl=$(now_ms)
+if wait_for 5000 peer_traffic && wait_for 3000 none_answers_vip2; then
+	echo "# pop2's VIP loaded: pop1 sees $("$LABC" ctl pop1 -j server show pops 198.18.5.12 | jq .peers.metrics.traffic_pps) pps from pop2, no PoP answers it after $(( $(now_ms) - tl )) ms"
+	pass static_peer_traffic
+else
+	fail static_peer_traffic "pop1: $(static_answer pop1) ($(static_scores pop1)), pop2: $(static_answer pop2) ($(static_scores pop2)); $("$LABC" ctl pop1 -j server show pops 198.18.5.12 | jq -c .peers)"
+fi
+wait "$WRK"
+grep -q "Requests/sec" "$E2E_DIR/wrk.out" && pass static_load_ran || fail static_load_ran "$(cat "$E2E_DIR/wrk.out")"
+
+# ---- (c3) the store: config shared, a change reaches every PoP, an outage ---------------
+check_eq store_peers_pop1 '["pop2"]' "$("$LABC" ctl pop1 -j status | jq -c .store.peers)"
+check_eq store_peers_pop2 '["pop1"]' "$("$LABC" ctl pop2 -j status | jq -c .store.peers)"
+"$LABC" shared >"$E2E_DIR/shared.conf" && grep -q "name = \"www.$ZONE\"" "$E2E_DIR/shared.conf" &&
+	pass store_shared_printed || fail store_shared_printed "$(head -3 "$E2E_DIR/shared.conf")"
+sed -i "s/^names = (/names = ( { name = \"cdn.$ZONE\"; pool = \"pop2\"; },/" "$E2E_DIR/shared.conf"
+"$LABC" shared "$E2E_DIR/shared.conf"
+shared_name() {
+	local p
+	for p in $POPS; do
+		[ "$("$LABC" exec cli1 dig +short +norec +time=1 +tries=1 "@${POPADDR[$p]}" "cdn.$ZONE" A 2>/dev/null)" = 198.18.0.12 ] || return 1
+	done
+}
+tc=$(now_ms)
+wait_for 5000 shared_name && pass store_change_everywhere ||
+	fail store_change_everywhere "cdn.$ZONE not answered by every PoP"
+echo "# a shared config change answered by every PoP after $(( $(now_ms) - tc )) ms"
+"$LABC" stop store >/dev/null 2>&1 && pass store_stopped || fail store_stopped "vm/lab stop store"
+unreachable() { [ "$("$LABC" ctl pop1 -j status | jq -r .store.reachable)" = false ]; }
+wait_for 5000 unreachable && pass store_unreachable_seen || fail store_unreachable_seen "$("$LABC" ctl pop1 -j status | jq -c .store)"
+[ -n "$(answer pop1)" ] && shared_name && pass store_down_answers_go_on ||
+	fail store_down_answers_go_on "pop1 '$(answer pop1)'"
+"$LABC" start store >/dev/null 2>&1 && pass store_restarted || fail store_restarted "vm/lab start store"
+reachable() { [ "$("$LABC" ctl pop1 -j status | jq -r .store.reachable)" = true ]; }
+wait_for 8000 reachable && pass store_reachable_again || fail store_reachable_again "$("$LABC" ctl pop1 -j status | jq -c .store)"
+
 # ---- (d) static.ZONE: a PoP's cache, filled from the lowest origin ------------------
 wait_for 5000 all_answer 198.18.1.13
 # static: the origins' /static/ counts, "ADDR=N ..."
@@ -221,7 +293,11 @@ static_vips() {
 	done | sort -u | tr '\n' ' '
 }
 only_vip() { [ "$(static_vips pop1)" = "$1 " ] && [ "$(static_vips pop2)" = "$1 " ]; }
-both_vips() { [ "$(static_vips pop1)" = "198.18.5.11 198.18.5.12 " ]; }
+# vip_up POP VIP: POP counts VIP usable
+vip_up() {
+	"$LABC" ctl "$1" -j server show pops "$2" 2>/dev/null | jq -e .usable >/dev/null
+}
+both_back() { vip_up pop1 198.18.5.11 && vip_up pop2 198.18.5.11; }
 tf=$(now_ms)
 "$LABC" exec pop1cache ip link set eth0 down
 if wait_for 8000 only_vip 198.18.5.12; then
@@ -235,12 +311,16 @@ get /static/a.css --resolve "static.$ZONE:80:198.18.5.12"
 [ "$CODE" = 200 ] && pass other_pop_serves || fail other_pop_serves "$CODE $XC"
 tf=$(now_ms)
 "$LABC" exec pop1cache ip link set eth0 up
-if wait_for 8000 both_vips; then
-	echo "# pop1's cache back: answered again after $(( $(now_ms) - tf )) ms"
+if wait_for 8000 both_back; then
+	echo "# pop1's cache back: usable at every PoP after $(( $(now_ms) - tf )) ms"
 	pass cache_back
 else
-	fail cache_back "pop1: $(static_vips pop1)"
+	fail cache_back "pop1: $(static_scores pop1), pop2: $(static_scores pop2)"
 fi
+for p in $POPS; do
+	wait_for 3000 static_consistent "$p" && pass "static_best_after_back_$p" ||
+		fail "static_best_after_back_$p" "answers $(static_answer "$p"); $(static_scores "$p")"
+done
 
 # ---- a PoP's steerd dies, then its whole link: answers go on ---------------------------
 # a runtime change on pop1, to find again after its restart
@@ -273,7 +353,8 @@ wait_for 5000 pop1_back && pass pop_back_answers || fail pop_back_answers "pop1 
 # ---- (e) list, exec, view -------------------------------------------------------------
 out=$("$LABC" list 2>&1)
 ok=1
-for h in "pop1 pop psl-pop1 198.18.0.11" "pop2 pop psl-pop2 198.18.0.12" \
+for h in "store store psl-store 198.18.0.2 etcd" \
+	"pop1 pop psl-pop1 198.18.0.11" "pop2 pop psl-pop2 198.18.0.12" \
 	"pop1cache cache psl-pop1cache 198.18.4.11 vip=198.18.5.11" \
 	"pop2cache cache psl-pop2cache 198.18.4.12 vip=198.18.5.12" \
 	"c1o1 origin psl-c1o1 198.18.1.11" "c1o2 origin psl-c1o2 198.18.1.12" \
@@ -281,7 +362,7 @@ for h in "pop1 pop psl-pop1 198.18.0.11" "pop2 pop psl-pop2 198.18.0.12" \
 	"cli1 client psl-cli1 198.18.3.1"; do
 	echo "$out" | tr -s ' ' | grep -qE "^$h( |\$)" || ok=0
 done
-[ $ok = 1 ] && [ "$(echo "$out" | wc -l)" = 10 ] && pass list || fail list "$out"
+[ $ok = 1 ] && [ "$(echo "$out" | wc -l)" = 11 ] && pass list || fail list "$out"
 out=$("$LABC" exec cli1 ip -4 -o addr show dev eth0 2>&1)
 echo "$out" | grep -q "inet 198.18.3.1/16" && pass exec || fail exec "$out"
 out=$("$LABC" exec c1o2 curl -s --max-time 2 http://198.18.1.12:9100/load 2>&1)

@@ -383,8 +383,33 @@ static int probe_setup(struct probe *p)
 static void probe_result(struct prober *pr, struct probe *p, bool ok,
 			 int metric, double value, const char *err);
 
+/* Packets XDP steered to the VIPs of this PoP at address a (any port and
+ * protocol); false if none is here. */
+static bool vip_packets(struct steerd *d, const struct ps_addr *a,
+			struct ps_lb_stats *out)
+{
+	bool found = false;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < d->conf.nvips; i++) {
+		const struct ps_vip_conf *v = &d->conf.vips[i];
+		int id = ps_lb_vip_id(&d->lb, v);
+		struct ps_lb_stats st;
+
+		if (memcmp(&v->addr, a, sizeof(*a)) || id < 0 ||
+		    ps_lb_vip_stats(&d->lb, id, &st))
+			continue;
+		out->packets += st.packets;
+		found = true;
+	}
+	return found;
+}
+
 /* A traffic probe: packets per second XDP flow steering sent the server
- * since the last run, from the per-backend counters; no network. */
+ * since the last run, from the per-backend counters -- or, for a server
+ * that is a VIP of this PoP (a PoP in a pool of PoPs), what its VIPs
+ * received; no network.  Only the PoP that steers a VIP counts it: the
+ * others learn it from that PoP's published measurements (store). */
 static void traffic_run(struct prober *pr, struct probe *p)
 {
 	struct steerd *d = pr->d;
@@ -394,10 +419,18 @@ static void traffic_run(struct prober *pr, struct probe *p)
 	double pps = 0;
 
 	/* a freed id keeps its address until given out again */
-	if (rid < 0 || !d->lb.real_live[rid] ||
-	    ps_lb_real_stats(&d->lb, rid, &st)) {
+	if ((rid < 0 || !d->lb.real_live[rid] ||
+	     ps_lb_real_stats(&d->lb, rid, &st)) &&
+	    !vip_packets(d, &p->addr, &st)) {
 		p->tr_seen = false;
-		probe_result(pr, p, false, -1, 0, "not a backend of any vip");
+		/* counted by the PoP that steers it, if any: with a store,
+		 * not our failure to report */
+		if (d->conf.store.enabled) {
+			p->done = false;
+			schedule(pr, p, now);
+			return;
+		}
+		probe_result(pr, p, false, -1, 0, "not a backend of any vip, nor a vip here");
 		return;
 	}
 	/* counters only go back when the id was given to another backend
