@@ -7,11 +7,13 @@
 # their load and health; HTTP connections to a VIP are steered in XDP
 # (IP-in-IP) to the least-loaded origin, and follow when the loads swap;
 # steerd is killed and restarted while a query loop runs, and not one
-# query goes unanswered.  Then a network of PoPs (vm/lab): resolvers'
-# answers, the scores behind them, a cache miss filled from the
-# least-loaded origin then a hit, an origin made busy and every PoP's
-# answer moving, a PoP's cache down and static answers moving to the
-# others.  Everything is removed at the end.
+# query goes unanswered.  Then a network of PoPs (vm/lab) sharing config
+# and measurements through etcd: resolvers' answers, the scores behind
+# them, each PoP's best PoP for a static name, a PoP's VIP loaded (counted
+# by that PoP alone, shared) and the others moving away from it, a cache
+# miss filled from the least-loaded origin then a hit, an origin made busy
+# and every PoP's answer moving, a PoP's cache down and static answers
+# moving to the others.  Everything is removed at the end.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$TOP/build}
@@ -241,6 +243,12 @@ else
 	lab up
 	sleep 2		# the first probe rounds
 	lab list
+	echo "    the PoPs share one config through etcd (host store); each PoP's own file has"
+	echo "    only its interface, address and VIP:"
+	printf '$ vm/lab shared | head -4\n'
+	labq shared | head -4 | show
+	printf '$ vm/lab ctl pop1 status | grep store\n'
+	labq ctl pop1 status | grep store | show
 	echo "    region 1's client asks its resolver (unbound, stub zones to the PoPs):"
 	printf '$ vm/lab exec cli1 dig +short www.shop.example static.shop.example\n'
 	labq exec cli1 dig +short www.shop.example static.shop.example | show
@@ -253,6 +261,24 @@ else
 		labq exec cli1 curl -si --max-time 3 http://static.shop.example/static/logo.png |
 			grep -Ei '^HTTP|^X-Cache|^[0-9]' | tr -d '\r' | show
 	done
+	echo "    static.shop.example: each PoP answers the PoP it measures best from where it is"
+	echo "    (request time to that PoP's cache from here + traffic at that PoP's VIP):"
+	for p in 1 2 3; do
+		printf '$ dig @198.18.0.1%s static.shop.example    (pop%s)\n' "$p" "$p"
+		labq exec cli1 dig +short "@198.18.0.1$p" static.shop.example | show
+	done
+	echo "    pop2's VIP gets heavy traffic (wrk, 4 s). Only pop2's XDP counts it; pop1 and pop3"
+	echo "    read it from what pop2 publishes in etcd, and stop answering pop2:"
+	labq exec cli1 timeout 10 wrk -c4 -t1 -d4s http://198.18.5.12/health >/dev/null 2>&1 &
+	wrk_pid=$!
+	sleep 2.5
+	for p in 1 2 3; do
+		printf '$ dig @198.18.0.1%s static.shop.example    (pop%s)\n' "$p" "$p"
+		labq exec cli1 dig +short "@198.18.0.1$p" static.shop.example | show
+	done
+	printf '$ vm/lab ctl pop1 server show pops 198.18.5.12 | grep -E "score|traffic"\n'
+	labq ctl pop1 server show pops 198.18.5.12 | grep -E "^score|traffic" | show
+	wait "$wrk_pid"
 	low=$(labq exec cli1 dig +short www.shop.example | head -1)
 	host=c1o${low##*.1}
 	echo "    the origin answered ($low, $host) gets busy: 95 % CPU"

@@ -11,7 +11,7 @@ pkgs_build="clang clang-19 llvm gcc make pkg-config libbpf-dev libxdp-dev bpftoo
 	linux-libc-dev"
 pkgs_test="etcd-server etcd-client iproute2 dnsutils knot-dnsutils jq procps socat vsftpd curl openssl nginx-light ethtool wrk unbound qemu-system-x86 busybox-static xz-utils"
 pkgs_bench="knot knot-dnsutils jq curl nginx-light wrk"
-pkgs_demo="etcd-server etcd-client iproute2 dnsutils curl ethtool unbound nginx-light"
+pkgs_demo="etcd-server etcd-client iproute2 dnsutils curl ethtool unbound nginx-light wrk"
 
 want=""
 for group in "$@"; do

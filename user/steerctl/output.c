@@ -96,6 +96,7 @@ struct col {
 	const char *head;	/* table header, record label */
 	const char *key;	/* path in the object: "soa.serial" */
 	enum col_kind kind;
+	bool opt;		/* records: no line when absent or null */
 };
 
 static json_t *get(json_t *obj, const char *path)
@@ -211,6 +212,9 @@ static void record(json_t *obj, const struct col *cols, int ncols)
 		json_t *v = get(obj, cols[c].key), *e;
 		size_t i;
 
+		if (cols[c].opt && (!v || json_is_null(v)))
+			continue;
+
 		if (cols[c].kind != C_LIST && cols[c].kind != C_SERVERS) {
 			cell(obj, &cols[c], buf, sizeof(buf));
 			printf("%-12s %s\n", cols[c].head, buf);
@@ -245,7 +249,13 @@ RECORD(print_status,
 	{ "uptime", "uptime_s", C_SECONDS }, { "config", "config" },
 	{ "state_file", "state_file" }, { "pin_dir", "pin_dir" },
 	{ "zones", "zones" }, { "pools", "pools" }, { "names", "names" },
-	{ "vips", "vips" }, { "interfaces", "interfaces", C_LIST })
+	{ "vips", "vips" }, { "interfaces", "interfaces", C_LIST },
+	{ "store", "store.endpoint", C_VAL, true }, { "store name", "store.name", C_VAL, true },
+	{ "store reachable", "store.reachable", C_VAL, true },
+	{ "store peers", "store.peers", C_LIST, true },
+	{ "store config revision", "store.config_revision", C_VAL, true },
+	{ "store error", "store.error", C_VAL, true },
+	{ "store config error", "store.config_error", C_VAL, true })
 
 TABLE(print_zones,
 	{ "ZONE", "name" }, { "TTL", "ttl" }, { "SERIAL", "soa.serial" },
@@ -326,6 +336,12 @@ void print_server(json_t *d)
 		{ "response ms", "metrics.response_ms", C_METRIC },
 		{ "latency ms", "metrics.latency_ms", C_METRIC },
 		{ "traffic pps", "metrics.traffic_pps", C_METRIC },
+		{ "peers up", "peers.up", C_VAL, true }, { "peers down", "peers.down", C_VAL, true },
+		{ "peers' cpu", "peers.metrics.cpu", C_VAL, true },
+		{ "peers' response ms", "peers.metrics.response_ms", C_VAL, true },
+		{ "peers' latency ms", "peers.metrics.latency_ms", C_VAL, true },
+		{ "peers' traffic pps", "peers.metrics.traffic_pps", C_VAL, true },
+		{ "health used", "health_used", C_VAL, true },
 		{ "last error", "error" },
 	};
 	json_t *p;
