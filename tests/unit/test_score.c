@@ -111,6 +111,45 @@ static void t_usable(void)
 	CHECK(!ps_srv_usable(&s), "probed down beats initial up");
 }
 
+/* What peer PoPs published: used for what this PoP does not measure */
+static void t_peers(void)
+{
+	struct ps_scoring sc;
+	struct ps_srv_state s = { .initial = PS_HEALTH_UP };
+	double v;
+
+	ps_scoring_default(&sc);
+	CHECK(!ps_metric_value(&s, PS_M_CPU, &v), "nothing known: no value");
+	s.peer[PS_M_CPU] = 0.8;
+	s.peer_seen[PS_M_CPU] = true;
+	CHECK(ps_metric_value(&s, PS_M_CPU, &v) && v == 0.8, "peers' cpu used");
+	CHECK(fabs(ps_score(&s, &sc) - 0.8) < 1e-9, "scored from the peers: %g",
+	      ps_score(&s, &sc));
+	ps_ewma_add(&s.m[PS_M_CPU], 0.2, sc.alpha);
+	CHECK(fabs(ps_score(&s, &sc) - 0.2) < 1e-9, "own measurement wins: %g",
+	      ps_score(&s, &sc));
+	s.peer[PS_M_RESPONSE] = 250;
+	s.peer_seen[PS_M_RESPONSE] = true;
+	CHECK(fabs(ps_score(&s, &sc) - 0.7) < 1e-9,
+	      "own cpu + peers' response time: %g", ps_score(&s, &sc));
+
+	CHECK(ps_srv_health(&s) == PS_HEALTH_UP, "no verdict anywhere: initial");
+	s.peers_down = 2;
+	s.peers_up = 1;
+	CHECK(ps_srv_health(&s) == PS_HEALTH_DOWN && !ps_srv_usable(&s),
+	      "no own verdict: the peers' majority (down)");
+	s.peers_up = 2;
+	CHECK(ps_srv_health(&s) == PS_HEALTH_UP, "a tie counts as up");
+	s.peers_up = 0;
+	s.health = PS_HEALTH_UP;
+	CHECK(ps_srv_health(&s) == PS_HEALTH_UP && ps_srv_usable(&s),
+	      "own verdict up beats the peers' down");
+	s.health = PS_HEALTH_DOWN;
+	s.peers_up = 5;
+	s.peers_down = 0;
+	CHECK(!ps_srv_usable(&s), "own verdict down beats the peers' up");
+}
+
 /* ---- policies ----------------------------------------------------------------- */
 
 #define N 4
@@ -524,6 +563,7 @@ UNIT_TABLE(score_cases) = {
 	{ "score_ewma", t_ewma },
 	{ "score_weights", t_score },
 	{ "score_usable", t_usable },
+	{ "score_peers", t_peers },
 	{ "policy_weighted_headroom", t_weighted },
 	{ "policy_lowest_margin", t_lowest },
 	{ "policy_hash_static", t_hash_policy },
