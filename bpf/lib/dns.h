@@ -681,6 +681,10 @@ static __always_inline int ps_put_soa(struct ps_scratch *sc,
 
 	if (pos > PS_MSG_MAX - 2 - PS_SOA_MAX || len > PS_SOA_MAX || len < 10)
 		return -1;
+	/* the checked values, not copies spilled before the check (clang
+	 * 19 does that; 6.1 does not carry the bounds over) */
+	ps_barrier_var(pos);
+	ps_barrier_var(len);
 	if (st->zone_labels >= st->nlabels)	/* maps not written by steerd */
 		return -1;
 	ps_st16(m + pos, bpf_htons(0xc000 | apex));
@@ -705,6 +709,8 @@ static __always_inline int ps_put_ns(struct ps_scratch *sc,
 
 	if (pos > PS_MSG_MAX - PS_NS_MAX || len > PS_NS_MAX)
 		return -1;
+	ps_barrier_var(pos);
+	ps_barrier_var(len);
 	for (__u32 c = 0; c < PS_NS_MAX / 8; c++) {
 		if (c * 8 >= len)
 			break;
