@@ -101,6 +101,21 @@ check_eq agent_405 "405 405" "$(code -X POST -d x=1 $A/load) $(code -X DELETE $A
 check_eq agent_405_allow "Allow: GET, HEAD" \
 	"$(X curl -s -D - -o /dev/null -X PUT $A/load | tr -d '\r' | grep -i '^allow:')"
 
+# -o FILE: while it exists, its figures replace the measured ones
+OVR=$E2E_DIR/override
+start "$E2E_DIR/agent-o.log" "$AGENT" -l 127.0.0.1:9102 -i 100 -o "$OVR"
+wait_up http://127.0.0.1:9102/load || fail agent_override_start "$(cat "$E2E_DIR/agent-o.log")"
+check_eq agent_override_absent null "$(get http://127.0.0.1:9102/load | jq .override)"
+printf 'cpu=0.85\nconns=7\nload1=3.5\nnope=1\ncpu=2\n' >"$OVR"
+sleep 0.35
+check_eq agent_override "0.85 7 3.5 true" \
+	"$(get http://127.0.0.1:9102/load | jq -r '"\(.cpu) \(.conns) \(.load1) \(.override)"')"
+grep -q "ignoring 'nope=1'" "$E2E_DIR/agent-o.log" && pass agent_override_bad_line_said ||
+	fail agent_override_bad_line_said "$(cat "$E2E_DIR/agent-o.log")"
+rm -f "$OVR"
+sleep 0.35
+check_eq agent_override_removed null "$(get http://127.0.0.1:9102/load | jq .override)"
+
 # all CPUs busy: the figure rises within two intervals (0.5 s each)
 base=$(get $A/load | jq .cpu)
 rise=$(awk -v b="$base" 'BEGIN { print b + 0.3 }')

@@ -2,11 +2,17 @@
 /*
  * steer-agent: serves this host's load to steerd's probes, as JSON over HTTP.
  *
- *   steer-agent [-l ADDR:PORT]... [-i INTERVAL_MS] [-h]
+ *   steer-agent [-l ADDR:PORT]... [-i INTERVAL_MS] [-o FILE] [-h]
  *
  *   GET /load (or /) -> {"cpu": 0.423, "load1": 1.50, "load5": 1.20,
  *                        "load15": 0.90, "conns": 1234, "ncpu": 2,
  *                        "interval_ms": 1000}
+ *
+ * -o FILE: while FILE exists, its "key=value" lines (cpu 0..1, load1,
+ * load5, load15, conns) replace the measured figures and the reply says
+ * "override": true -- an operator reports a load by hand (cpu=1 steers
+ * new clients away during maintenance), and test networks give hosts
+ * that share one CPU different loads.  Read at every sample.
  *
  * The main thread samples /proc every interval and formats the body once;
  * requests (libmicrohttpd, one internal epoll thread per listen address)
@@ -47,6 +53,7 @@ static struct {
 } snap = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static unsigned interval_ms = DEFAULT_INTERVAL_MS;
+static const char *override_path;
 
 static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void msg(const char *fmt, ...)
@@ -120,6 +127,52 @@ static long count_established(const char *path)
 	return n;
 }
 
+/* The override file's figures over the measured ones; true if it exists.
+ * A line that is not KEY=NUMBER in range is ignored (and said once). */
+static bool override(double *cpu, double *l1, double *l5, double *l15,
+		     long *conns)
+{
+	static bool warned;
+	char line[128];
+	FILE *f;
+
+	if (!override_path || !(f = fopen(override_path, "re")))
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '='), *end;
+		double v;
+
+		line[strcspn(line, "\r\n")] = 0;
+		if (!line[0] || line[0] == '#')
+			continue;
+		if (eq) {
+			*eq = 0;
+			errno = 0;
+			v = strtod(eq + 1, &end);
+			if (eq[1] && !*end && !errno && v >= 0 && v < 1e9) {
+				if (!strcmp(line, "cpu") && v <= 1) {
+					*cpu = v;
+					continue;
+				}
+				if (!strcmp(line, "load1")) { *l1 = v; continue; }
+				if (!strcmp(line, "load5")) { *l5 = v; continue; }
+				if (!strcmp(line, "load15")) { *l15 = v; continue; }
+				if (!strcmp(line, "conns") && v == (long)v) {
+					*conns = v;
+					continue;
+				}
+			}
+			*eq = '=';
+		}
+		if (!warned)
+			msg("%s: ignoring '%s' (cpu=0..1, load1=, load5=, load15=, conns=)",
+			    override_path, line);
+		warned = true;
+	}
+	fclose(f);
+	return true;
+}
+
 /* Takes the figures that need no delta, formats the body with the CPU
  * fraction over [prev, now] and publishes it. */
 static void publish(const struct cpu_ticks *prev, const struct cpu_ticks *now)
@@ -149,12 +202,15 @@ static void publish(const struct cpu_ticks *prev, const struct cpu_ticks *now)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);	/* CPUs can be hot-plugged */
 	if (ncpu < 1)
 		ncpu = 1;
+	double ocpu = cpu;
+	bool over = override(&ocpu, &l1, &l5, &l15, &conns);
 
 	len = snprintf(body, sizeof(body),
 		       "{\"cpu\": %.3f, \"load1\": %.2f, \"load5\": %.2f, "
 		       "\"load15\": %.2f, \"conns\": %ld, \"ncpu\": %ld, "
-		       "\"interval_ms\": %u}",
-		       cpu, l1, l5, l15, conns, ncpu, interval_ms);
+		       "\"interval_ms\": %u%s}",
+		       ocpu, l1, l5, l15, conns, ncpu, interval_ms,
+		       over ? ", \"override\": true" : "");
 	pthread_mutex_lock(&snap.lock);
 	memcpy(snap.body, body, len + 1);
 	snap.len = len;
@@ -373,10 +429,12 @@ static int open_listener(struct listener *l)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: steer-agent [-l ADDR:PORT]... [-i INTERVAL_MS] [-h]\n"
+		"Usage: steer-agent [-l ADDR:PORT]... [-i INTERVAL_MS] [-o FILE] [-h]\n"
 		"  -l, --listen ADDR:PORT    listen address, IPv6 as [ADDR]:PORT; repeat\n"
 		"                            for more (default 0.0.0.0:9100 and [::]:9100)\n"
 		"  -i, --interval MS         sampling interval, %u..%u (default %u)\n"
+		"  -o, --override FILE       while FILE exists, its cpu=, load1=, load5=,\n"
+		"                            load15=, conns= lines replace what is measured\n"
 		"  -h, --help                this text\n"
 		"Serves GET /load (and /): this host's load as JSON.\n",
 		MIN_INTERVAL_MS, MAX_INTERVAL_MS, DEFAULT_INTERVAL_MS);
@@ -423,6 +481,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "override", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -434,7 +493,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int opt, sig, rc = 1;
 
-	while ((opt = getopt_long(argc, argv, "l:i:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:i:o:h", longopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
 
@@ -456,6 +515,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			interval_ms = v;
+			break;
+		case 'o':
+			override_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
