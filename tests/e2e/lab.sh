@@ -128,6 +128,10 @@ check_eq lowest_is_least_loaded 198.18.1.12 "$(lowest pop1)"
 want=$(answer pop1)
 r=$(resolved)
 check_eq resolver_same_origin "$want" "$r"
+# the page: HTML from that origin's nginx
+page=$("$LABC" exec cli1 curl -s --max-time 3 "http://www.$ZONE/" 2>&1)
+echo "$page" | grep -q "<h1>www.$ZONE</h1><p>served by c1o[1-3] ($r)</p>" &&
+	pass page_from_chosen_origin || fail page_from_chosen_origin "resolved $r, page '$page'"
 
 # ---- (c) the loads change: every PoP follows ----------------------------------------
 loads 0.60 0.80 0.10
@@ -227,13 +231,11 @@ wait_for 8000 reachable && pass store_reachable_again || fail store_reachable_ag
 
 # ---- (d) static.ZONE: a PoP's cache, filled from the lowest origin ------------------
 wait_for 5000 all_answer 198.18.1.13
-# static: the origins' /static/ counts, "ADDR=N ..."
+# static: the origins' /static/ requests (their nginx access logs), "ADDR=N ..."
 static() {
-	local j a
+	local j
 	for j in 1 2 3; do
-		a=198.18.1.1$j
-		echo -n "$a=$("$LABC" exec "c1o$j" curl -s --max-time 2 "http://$a/stats" |
-			jq -r '.static // "none"') "
+		echo -n "198.18.1.1$j=$(grep -c '"GET /static/' "$LABD/c1o$j/access.log" 2>/dev/null) "
 	done
 }
 # get PATH [CURL ARGS]: through the client's resolver; sets IP CODE XC BODY
