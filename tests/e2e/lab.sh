@@ -36,6 +36,7 @@ cat >"$E2E_DIR/lab.conf" <<CONF
 # e2e: tests/e2e/lab.sh
 pops 2
 customer $ZONE 3     # c1o1 c1o2 c1o3
+customer news.example 1   # c2o1: another customer, its own zone and origin
 regions 1
 ttl $TTL
 interval 300
@@ -128,6 +129,11 @@ check_eq lowest_is_least_loaded 198.18.1.12 "$(lowest pop1)"
 want=$(answer pop1)
 r=$(resolved)
 check_eq resolver_same_origin "$want" "$r"
+# another customer: its own zone, answered with its own origin
+check_eq other_customer "198.18.1.21" \
+	"$("$LABC" exec cli1 dig +short +time=1 +tries=2 www.news.example A 2>/dev/null | head -1)"
+check_eq other_customer_zone "hostmaster.news.example." \
+	"$("$LABC" exec cli1 dig +short +norec +time=1 +tries=2 @198.18.0.12 news.example SOA 2>/dev/null | awk '{ print $2 }')"
 # the page: HTML from that origin's nginx
 page=$("$LABC" exec cli1 curl -s --max-time 3 "http://www.$ZONE/" 2>&1)
 echo "$page" | grep -q "<h1>www.$ZONE</h1><p>served by c1o[1-3] ($r)</p>" &&
@@ -360,11 +366,12 @@ for h in "store store psl-store 198.18.0.2 etcd" \
 	"pop1cache cache psl-pop1cache 198.18.4.11 vip=198.18.5.11" \
 	"pop2cache cache psl-pop2cache 198.18.4.12 vip=198.18.5.12" \
 	"c1o1 origin psl-c1o1 198.18.1.11" "c1o2 origin psl-c1o2 198.18.1.12" \
-	"c1o3 origin psl-c1o3 198.18.1.13" "res1 resolver psl-res1 198.18.2.1" \
+	"c1o3 origin psl-c1o3 198.18.1.13" "c2o1 origin psl-c2o1 198.18.1.21" \
+	"res1 resolver psl-res1 198.18.2.1" \
 	"cli1 client psl-cli1 198.18.3.1"; do
 	echo "$out" | tr -s ' ' | grep -qE "^$h( |\$)" || ok=0
 done
-[ $ok = 1 ] && [ "$(echo "$out" | wc -l)" = 11 ] && pass list || fail list "$out"
+[ $ok = 1 ] && [ "$(echo "$out" | wc -l)" = 12 ] && pass list || fail list "$out"
 out=$("$LABC" exec cli1 ip -4 -o addr show dev eth0 2>&1)
 echo "$out" | grep -q "inet 198.18.3.1/16" && pass exec || fail exec "$out"
 out=$("$LABC" exec c1o2 curl -s --max-time 2 http://198.18.1.12:9100/load 2>&1)
