@@ -187,5 +187,6 @@ clean:
 # the test suite inside a qemu VM running Debian 12's kernel 6.1, the oldest
 # kernel popsteer supports (vm/run; slow: the CPU is emulated)
 vm-test: all
-	$(Q)vm/run --timeout $${VM_TIMEOUT:-3600} -- $(MAKE) --no-print-directory OUT=$(OUT) test
+	$(Q)vm/run --timeout $${VM_TIMEOUT:-3600} -- env PS_TIME_SCALE=$${VM_TIME_SCALE:-10} \
+		$(MAKE) --no-print-directory OUT=$(OUT) test
 .PHONY: vm-test

@@ -7,6 +7,13 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${OUT:-$TOP/build}
 [ "${OUT#/}" = "$OUT" ] && OUT=$TOP/$OUT
 
+# PS_TIME_SCALE: how many times slower than on this machine the tests run
+# (make vm-test sets it: qemu without KVM); time bounds and probe timeouts
+# that depend on the CPU's speed scale by it
+TS=${PS_TIME_SCALE:-1}
+case "$TS" in ''|*[!0-9]*|0) TS=1 ;; esac
+ts() { echo $(( $1 * TS )); }	# ts MS: MS scaled
+
 E2E_PIDS=()
 E2E_NETNS=()
 E2E_FAILED=0

@@ -23,7 +23,7 @@ for i in 1 2 3 4 5 6 7 8 9 10 11 12 13; do
 done
 ip -n "$ORG" link set veth-o up
 
-INTERVAL=200	# ms, every probe here
+INTERVAL=$(ts 200)	# ms, every probe here (scaled in a slow VM)
 FALL=3
 RISE=2
 
@@ -146,7 +146,7 @@ run() { out=$("$@" 2>"$E2E_DIR/err"); rc=$?; err=$(cat "$E2E_DIR/err"); }
 a_of() { cdig @198.18.0.1 "$1" A +short | sort | tr '\n' ' ' | sed 's/ $//'; }
 # wait_for MS CMD...: until CMD succeeds (polls every 50 ms); 1 on timeout
 wait_for() {
-	local end=$(( $(now_ms) + $1 )); shift
+	local end=$(( $(now_ms) + $1 * TS )); shift
 	until "$@"; do
 		[ "$(now_ms)" -lt "$end" ] || return 1
 		sleep 0.05
@@ -160,7 +160,7 @@ check_eq initial_down_not_answered "198.18.8.9" "$(a_of st.cdn.example)"
 # 198.18.8.10 is alive: its probes bring it in after rise
 wait_for 3000 health_is st 198.18.8.10 up &&
 	pass initial_down_then_up || fail initial_down_then_up "$(sctl server list pool st)"
-sleep 1
+sleep "$TS"
 q=$(for _ in $(seq 40); do a_of st.cdn.example; echo; done | sort -u | tr '\n' ' ')
 check_eq dead_initial_down_never_answered "198.18.8.10 198.18.8.9 " "$q"
 jq_state=$(sctl -j server show st 198.18.8.11 | jq -c '[.health, .usable, (.error | test("connect|refused|Connection"))]')
@@ -241,7 +241,7 @@ wait_for 5000 grep -q "server 198.18.8.5 down" "$E2E_DIR/steerd.log"
 t1=$(now_ms)
 took=$(( t1 - t0 ))
 echo "# failover: server killed -> out of the table in $took ms (bound $bound ms)"
-[ "$took" -le $((bound + 150)) ] && pass failover_within_bound ||
+[ "$took" -le $((bound + $(ts 150))) ] && pass failover_within_bound ||
 	fail failover_within_bound "$took ms > $bound ms (+150 ms polling)"
 absent 198.18.8.5 && pass failover_not_answered ||
 	fail failover_not_answered "$(sctl server list pool wt)"
@@ -254,7 +254,7 @@ origin 5
 wait_for 5000 grep -q "server 198.18.8.5 up again" "$E2E_DIR/steerd.log"
 took=$(( $(now_ms) - t0 ))
 echo "# recovery: server restarted -> back in $took ms (rise $RISE x $INTERVAL ms)"
-[ "$took" -le $(( (RISE + 1) * INTERVAL + 150 )) ] && present 198.18.8.5 &&
+[ "$took" -le $(( (RISE + 1) * INTERVAL + $(ts 150) )) ] && present 198.18.8.5 &&
 	pass back_after_rise || fail back_after_rise "$took ms: $(sctl server list pool wt)"
 # not logged per probe: each server's one state change ("up") and nothing since
 check_eq no_probe_chatter "1 1" "$(grep -c "198.18.8.4\b" "$E2E_DIR/steerd.log") $(grep -c "198.18.8.6\b" "$E2E_DIR/steerd.log")"
@@ -362,9 +362,9 @@ while [ "$(now_ms)" -lt "$end" ]; do
 	n=$((n + 1))
 done
 echo "# steerctl status under hostile servers: $n calls, slowest $worst ms"
-[ "$worst" -lt 100 ] && pass steerctl_responsive || fail steerctl_responsive "slowest $worst ms"
+[ "$worst" -lt "$(ts 100)" ] && pass steerctl_responsive || fail steerctl_responsive "slowest $worst ms"
 t=$(now_ms); s=$(dig_status +tcp @198.18.0.1 wt.cdn.example A); d=$(( $(now_ms) - t ))
-[ "$s" = NOERROR ] && [ "$d" -lt 500 ] && pass tcp_dns_responsive || fail tcp_dns_responsive "$s $d ms"
+[ "$s" = NOERROR ] && [ "$d" -lt "$(ts 500)" ] && pass tcp_dns_responsive || fail tcp_dns_responsive "$s $d ms"
 wait_for 4000 hostile && pass hostile_all_down || fail hostile_all_down "$(sctl server list)"
 # each server's http probe says why (.error is the last failure of any probe)
 errs=$(sctl -j server list | jq -r '.[] | select(.pool == "dyn" or .pool == "wt") |
