@@ -75,7 +75,7 @@ expect() {
 	while :; do
 		got=$(answers)
 		[ "$got" = "$2" ] && break
-		[ $(( $(date +%s) - t0 )) -lt 20 ] || break
+		[ $(( $(date +%s) - t0 )) -lt $((20 * TS)) ] || break
 		sleep 0.5
 	done
 	echo "# $1: answers $got; pop1 sees $(scores pop1); pop3 sees $(scores pop3)"
