@@ -122,6 +122,12 @@ for p in $POPS; do
 	fi
 	echo "# $p: answers $(answer "$p"); scores $(scores "$p")"
 done
+# the metrics behind the scores, measured by the PoP: CPU (steer-agent),
+# HTTP response time, TCP connect latency
+"$LABC" ctl pop1 -j server list pool "$POOL" |
+	jq -e 'length == 3 and all(.metrics.cpu.smooth != null and .metrics.response_ms.smooth != null and
+		.metrics.latency_ms.smooth != null)' >/dev/null && pass origin_metrics ||
+	fail origin_metrics "$("$LABC" ctl pop1 -j server list pool "$POOL" | jq -c '[.[].metrics]')"
 # and the measured lowest is the least loaded origin
 check_eq lowest_is_least_loaded 198.18.1.12 "$(lowest pop1)"
 
