@@ -415,4 +415,25 @@ left=$(running)
 "$LABC" down >/dev/null 2>&1 && pass down_idempotent || fail down_idempotent "second down failed"
 echo "# lab test: $(( $(now_ms) - t0 )) ms from up to down"
 
+# ---- (g) store off: each PoP runs from its own file alone ----------------------------
+printf 'pops 1\ncustomer %s 1\nregions 1\nstore off\n' "$ZONE" >"$E2E_DIR/nostore.conf"
+LAB_OURS=1
+if out=$("$LABC" up "$E2E_DIR/nostore.conf" 2>&1); then
+	pass store_off_up
+	echo "$out" | sed 's/^/# /'
+	! "$LABC" list | grep -q "^store " && ! ip netns list | grep -q '^psl-store' &&
+		pass store_off_no_etcd || fail store_off_no_etcd "$("$LABC" list)"
+	check_eq store_off_status null "$("$LABC" ctl pop1 -j status | jq -c .store)"
+	grep -q "zones = (" "$LABD/pop1/steerd.conf" && ! grep -q "store = " "$LABD/pop1/steerd.conf" &&
+		pass store_off_file_has_all || fail store_off_file_has_all "$(head -20 "$LABD/pop1/steerd.conf")"
+	check_eq store_off_answers 198.18.1.11 \
+		"$("$LABC" exec cli1 dig +short +time=1 +tries=3 "www.$ZONE" A 2>/dev/null | head -1)"
+	out=$("$LABC" shared 2>&1); rc=$?
+	[ "$rc" = 1 ] && echo "$out" | grep -q "no store" && pass store_off_shared_refused ||
+		fail store_off_shared_refused "rc $rc: $out"
+else
+	fail store_off_up "$out"
+fi
+"$LABC" down >/dev/null 2>&1 && LAB_OURS=0
+
 exit $E2E_FAILED
