@@ -345,8 +345,8 @@ start /dev/null curl -s --limit-rate 200k --max-time 10 -o /dev/null $O/health
 slow_client=$PID
 served() { X ss -tnH state established '( sport = :8080 )' | wc -l; }
 t0=$(date +%s%N)
-for _ in $(seq 100); do [ "$(served)" = 1 ] && break; sleep 0.05; done
-n1=$(served)
+n1=0
+for _ in $(seq 100); do [ "$(served)" = 1 ] && { n1=1; break; }; sleep 0.05; done
 # huge_s=1 from the connection on: gone 1 s later (scaled slack)
 for _ in $(seq $((20 * TS))); do [ "$(served)" = 0 ] && break; sleep 0.1; done
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
