@@ -97,6 +97,11 @@ check_eq own_health_published down \
 	"$(wait_for 5 down "pub | jq -r '.pools.local.\"198.18.0.2\".health'")"
 [ "$(ectl get -w json /pst/m/pop-a | jq -r '.kvs[0].lease // 0')" != 0 ] &&
 	pass published_under_lease || fail published_under_lease "no lease"
+# nothing new measured (only a failing probe): nothing new written
+rev() { ectl get -w json /pst/m/pop-a | jq -r '.kvs[0].mod_revision'; }
+r1=$(rev); sleep 1.2; r2=$(rev)
+[ -n "$r1" ] && [ "$r1" = "$r2" ] && pass unchanged_not_rewritten ||
+	fail unchanged_not_rewritten "mod_revision $r1 -> $r2"
 
 # a peer's measurements: the metric this PoP does not measure (cpu of
 # web's servers) comes from the peer, and moves the answer

@@ -66,6 +66,7 @@ struct store {
 	int64_t bad_rev;		/* a revision refused */
 	char config_error[PS_ERR_MAX];
 	json_t *peer_names;		/* array: PoPs seen publishing */
+	char *published;		/* what the last put sent, under lease */
 	bool have_peers;		/* peer data is in the servers' state */
 };
 
@@ -261,16 +262,35 @@ static void publish(struct store *s)
 	char *k, *v;
 
 	json_decref(m);
+	/* unchanged since the last put under this lease: nothing to write
+	 * (each put is a revision etcd keeps until compaction) */
+	if (text && s->published && !strcmp(text, s->published)) {
+		free(text);
+		return;
+	}
 	snprintf(key, sizeof(key), "%s/m/%s", c->prefix, c->name);
 	k = b64_str(key);
 	v = text ? b64_str(text) : NULL;
-	if (k && v)
+	if (k && v && !s->op[OP_PUT].busy) {
 		op_start(s, OP_PUT, "/v3/kv/put",
 			 json_pack("{s:s, s:s, s:s}", "key", k, "value", v,
 				   "lease", s->lease));
+		if (s->op[OP_PUT].busy) {
+			free(s->published);
+			s->published = text;
+			text = NULL;
+		}
+	}
 	free(k);
 	free(v);
 	free(text);
+}
+
+/* What was published is gone (a failed put, a new lease): put again. */
+static void forget_published(struct store *s)
+{
+	free(s->published);
+	s->published = NULL;
 }
 
 /* ---- what the peers published ----------------------------------------- */
@@ -511,6 +531,11 @@ static void op_done(struct steerd *d, struct xfer *x, CURLcode res)
 	o->busy = false;
 	if (!d->conf.store.enabled)
 		return;
+	if (o->kind == OP_PUT) {
+		curl_easy_getinfo(o->e, CURLINFO_RESPONSE_CODE, &code);
+		if (res != CURLE_OK || code != 200)
+			forget_published(s);
+	}
 	if (res != CURLE_OK) {
 		store_failed(s, op_name[o->kind], o->errbuf[0] ? o->errbuf :
 			     curl_easy_strerror(res));
@@ -543,10 +568,12 @@ static void op_done(struct steerd *d, struct xfer *x, CURLcode res)
 
 			if (id && strlen(id) < sizeof(s->lease)) {
 				snprintf(s->lease, sizeof(s->lease), "%s", id);
+				forget_published(s);	/* a new key */
 				publish(s);
 			}
 		} else if (!json_object_get(json_object_get(reply, "result"), "TTL")) {
 			s->lease[0] = 0;	/* gone: a new one next round */
+			forget_published(s);
 		}
 		break;
 	case OP_PEERS:
@@ -634,6 +661,7 @@ void store_fini(struct steerd *d)
 		free(s->op[i].body);
 	}
 	json_decref(s->peer_names);
+	free(s->published);
 	free(s);
 	d->store = NULL;
 }
