@@ -17,17 +17,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init lab
 command -v unbound >/dev/null || e2e_skip_all "unbound not installed (apt-get install unbound)"
-LABC=$TOP/vm/lab
-LABD=/run/popsteer-lab
-if [ -e "$LABD" ] || ip netns list | grep -q '^psl-'; then
-	e2e_skip_all "a lab is already up (vm/lab down first)"
-fi
-LAB_OURS=0
-lab_exit() {
-	[ "$LAB_OURS" = 1 ] && "$LABC" down >/dev/null 2>&1
-	e2e_cleanup
-}
-trap lab_exit EXIT
+lab_init
 
 ZONE=shop.example
 POOL=$ZONE-origins

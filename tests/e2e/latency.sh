@@ -16,17 +16,7 @@ ip -n "ps-$E2E_ID-nq" link add d0 type veth peer name d1
 if ! tc -n "ps-$E2E_ID-nq" qdisc add dev d0 root netem delay 1ms 2>/dev/null; then
 	e2e_skip_all "this kernel has no netem (sch_netem): make vm-test runs it on Debian 12's 6.1"
 fi
-LABC=$TOP/vm/lab
-LABD=/run/popsteer-lab
-if [ -e "$LABD" ] || ip netns list | grep -q '^psl-'; then
-	e2e_skip_all "a lab is already up (vm/lab down first)"
-fi
-LAB_OURS=0
-lab_exit() {
-	[ "$LAB_OURS" = 1 ] && "$LABC" down >/dev/null 2>&1
-	e2e_cleanup
-}
-trap lab_exit EXIT
+lab_init
 ZONE=img.example
 cat >"$E2E_DIR/lab.conf" <<CONF
 pops 3

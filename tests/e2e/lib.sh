@@ -155,3 +155,19 @@ pools = ( { name = "web"; servers = ( { address = "198.18.7.1"; } ); } );
 names = ( { name = "www.cdn.example"; pool = "web"; } );
 CONF
 }
+
+# lab_init: for tests that build a vm/lab: skips if a lab is up already;
+# the lab is taken down at exit once LAB_OURS=1 (set before vm/lab up)
+lab_init() {
+	LABC=$TOP/vm/lab
+	LABD=/run/popsteer-lab
+	if [ -e "$LABD" ] || ip netns list | grep -q '^psl-'; then
+		e2e_skip_all "a lab is already up (vm/lab down first)"
+	fi
+	LAB_OURS=0
+	trap lab_exit EXIT
+}
+lab_exit() {
+	[ "$LAB_OURS" = 1 ] && "$LABC" down >/dev/null 2>&1
+	e2e_cleanup
+}

@@ -20,16 +20,24 @@
 #include "tree.h"
 #include "log.h"
 
-int steerd_tree(struct steerd *d, config_t *tree, char *err, size_t errlen)
+/* The effective tree: config text, then the objects shared through the
+ * store, then runtime changes (overlay).  Destroyed on error. */
+static int build_tree(struct steerd *d, const char *text, config_t *overlay,
+		      config_t *tree, char *err, size_t errlen)
 {
-	if (ps_tree_read(tree, d->config_path, d->config_text, err, errlen))
+	if (ps_tree_read(tree, d->config_path, text, err, errlen))
 		return -1;
 	if ((d->shared && ps_overlay_apply(tree, d->shared, err, errlen)) ||
-	    ps_overlay_apply(tree, d->overlay, err, errlen)) {
+	    ps_overlay_apply(tree, overlay, err, errlen)) {
 		config_destroy(tree);
 		return -1;
 	}
 	return 0;
+}
+
+int steerd_tree(struct steerd *d, config_t *tree, char *err, size_t errlen)
+{
+	return build_tree(d, d->config_text, d->overlay, tree, err, errlen);
 }
 
 static void log_sync(const struct ps_image *img, const struct ps_sync_report *r)
@@ -123,12 +131,9 @@ int steerd_apply(struct steerd *d, const char *config_text,
 	int rc;
 
 	/* 1. validate: the whole model, as the config file parser sees it */
-	if (ps_tree_read(&tree, d->config_path, config_text, err, errlen))
+	if (build_tree(d, config_text, overlay, &tree, err, errlen))
 		return -1;
-	/* the file, the objects shared through the store, runtime changes */
-	if ((d->shared && ps_overlay_apply(&tree, d->shared, err, errlen)) ||
-	    ps_overlay_apply(&tree, overlay, err, errlen) ||
-	    ps_conf_from_tree(&conf, &tree, d->config_path, err, errlen)) {
+	if (ps_conf_from_tree(&conf, &tree, d->config_path, err, errlen)) {
 		config_destroy(&tree);
 		return -1;
 	}
