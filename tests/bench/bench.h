@@ -45,6 +45,13 @@ struct psb_vary {
 	__u32 pad;
 };
 
+/* psb_floor_dns[0]: the one name the DNS floor answers (psb_dns_floor) */
+struct psb_floor_dns {
+	__u64 name[3];		/* wire bytes 0..18 (the last word's 3 low bytes) */
+	__be32 addr4;		/* its answer */
+	__u32 pad;
+};
+
 /* ---- live-frames generator and answer counter -------------------------- */
 
 #define PSB_TPL_MAX		64	/* query templates */

@@ -2,7 +2,7 @@
 /*
  * Cost per query of the real DNS fast path under BPF_PROG_TEST_RUN.
  *
- *   bench_testrun [-r REPEAT] [-n ROUNDS]
+ *   bench_testrun [-r REPEAT] [-n ROUNDS] [-c CASE]
  *
  * Prints "name: value unit" lines on stdout, details on stderr.
  *
@@ -93,6 +93,7 @@ static const struct frame_opts fopts = { .family = 4 };
 
 static int repeat = 1000000;
 static int rounds = 5;
+static const char *only;	/* -c: run only the cases of this name */
 
 /* ---- queries and replies ----------------------------------------------- */
 
@@ -270,7 +271,7 @@ static int timed(int fd, const uint8_t *in, size_t len, const uint8_t *want,
 
 /* One case: checks, then alternating overhead/program rounds.  Sets *ns to
  * the program's ns per query; returns 0 or -1. */
-static int bench_case(struct ps_prog *prog, struct testrun *tr,
+static int bench_case(int prog_fd, struct testrun *tr,
 		      const struct tcase *c, double *ns, __u32 *ovh_all,
 		      int *novh)
 {
@@ -284,7 +285,7 @@ static int bench_case(struct ps_prog *prog, struct testrun *tr,
 
 	fprintf(stderr, "  %s: %s (%zu-byte frame)\n", c->name, c->what, qlen);
 	/* the program alone, once */
-	if (run(prog->prog_fd, q, qlen, 1, &ref))
+	if (run(prog_fd, q, qlen, 1, &ref))
 		return -1;
 	if (ref.retval != XDP_TX) {
 		fprintf(stderr, "  %s: verdict %u, expected XDP_TX\n", c->name,
@@ -294,7 +295,7 @@ static int bench_case(struct ps_prog *prog, struct testrun *tr,
 	if (check_reply(c, q, qlen, ref.out, ref.out_len))
 		return -1;
 	/* through the wrapper, once: same reply */
-	if (set_orig(tr, q, qlen) || set_next(tr, prog->prog_fd) ||
+	if (set_orig(tr, q, qlen) || set_next(tr, prog_fd) ||
 	    run(wrap, q, qlen, 1, &r))
 		return -1;
 	if (r.retval != XDP_TX || r.out_len != ref.out_len ||
@@ -304,7 +305,7 @@ static int bench_case(struct ps_prog *prog, struct testrun *tr,
 	}
 
 	/* one untimed round first: caches, branch predictors, CPU clock */
-	if (set_next(tr, prog->prog_fd) ||
+	if (set_next(tr, prog_fd) ||
 	    timed(wrap, q, qlen, ref.out, ref.out_len, &cost[0], c->name))
 		return -1;
 	for (int i = 0; i < rounds; i++) {
@@ -312,7 +313,7 @@ static int bench_case(struct ps_prog *prog, struct testrun *tr,
 		if (set_next(tr, tx) ||
 		    timed(wrap, q, qlen, q, qlen, &ovh[i], what))
 			return -1;
-		if (set_next(tr, prog->prog_fd) ||
+		if (set_next(tr, prog_fd) ||
 		    timed(wrap, q, qlen, ref.out, ref.out_len, &cost[i], c->name))
 			return -1;
 		ovh_all[(*novh)++] = ovh[i];
@@ -701,6 +702,8 @@ static int lb_bench(struct ps_prog *prog, struct testrun *tr)
 	for (size_t i = 0; i < NLBCASES; i++) {
 		double ns;
 
+		if (only && strcmp(only, lbcases[i].name))
+			continue;
 		if (lb_case(prog, tr, &lbcases[i], &ns)) {
 			rc = -1;
 			continue;
@@ -719,23 +722,25 @@ static int lb_bench(struct ps_prog *prog, struct testrun *tr)
 
 static int usage(void)
 {
-	fprintf(stderr, "Usage: bench_testrun [-r REPEAT] [-n ROUNDS]\n");
+	fprintf(stderr, "Usage: bench_testrun [-r REPEAT] [-n ROUNDS] [-c CASE]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	__u32 ovh_all[NCASES * 64], empty[64];
+	__u32 ovh_all[(NCASES + 1) * 64], empty[64];
+	double figs[NCASES] = { 0 };
 	struct testrun *tr = NULL;
 	struct ps_prog prog;
 	int opt, rc = 0, novh = 0;
 	uint8_t q[FRAME_MAX];
 	size_t qlen;
 
-	while ((opt = getopt(argc, argv, "r:n:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:c:h")) != -1) {
 		switch (opt) {
 		case 'r': repeat = atoi(optarg); break;
 		case 'n': rounds = atoi(optarg); break;
+		case 'c': only = optarg; break;
 		default: return usage();
 		}
 	}
@@ -762,12 +767,42 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NCASES; i++) {
 		double ns;
 
-		if (bench_case(&prog, tr, &cases[i], &ns, ovh_all, &novh)) {
+		if (only && strcmp(only, cases[i].name))
+			continue;
+		if (bench_case(prog.prog_fd, tr, &cases[i], &ns, ovh_all, &novh)) {
 			rc = 1;
 			continue;
 		}
+		figs[i] = ns;
 		printf("dns_testrun_%s_ns: %.0f ns\n", cases[i].name, ns);
 		fflush(stdout);
+	}
+	/* the floor: the least an in-place answerer does, same query as
+	 * a_edns, same wrapper, same reply checks */
+	if (!only || !strcmp(only, "floor")) {
+		static const struct tcase fc = {
+			"floor", "the floor (psb_dns_floor): A www.bench.example, EDNS, IPv4, fixed offsets",
+			"www.bench.example", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, 0,
+			"198.18.1.10" };
+		struct psb_floor_dns fd = { 0 };
+		__u32 zero = 0;
+		double ns, a_edns = figs[0];
+
+		qlen = query_frame(&fc, q);
+		memcpy(fd.name, q + 54, 19);
+		inet_pton(AF_INET, fc.addr, &fd.addr4);
+		if (bpf_map_update_elem(bpf_map__fd(tr->maps.psb_floor_dns), &zero,
+					&fd, BPF_ANY) ||
+		    bench_case(bpf_program__fd(tr->progs.psb_dns_floor), tr, &fc,
+			       &ns, ovh_all, &novh)) {
+			rc = 1;
+		} else {
+			printf("dns_testrun_floor_ns: %.0f ns\n", ns);
+			if (a_edns > 0)
+				printf("dns_a_edns_vs_floor_ratio: %.2f x\n",
+				       a_edns / ns);
+			fflush(stdout);
+		}
 	}
 	if (novh) {
 		printf("dns_testrun_wrapper_ns: %u ns\n", median(ovh_all, novh));
