@@ -20,6 +20,14 @@
  *
  * Nothing in the frame is modified before the reply is complete in
  * scratch, so every early exit can still return XDP_PASS untouched.
+ *
+ * The common reply (A or AAAA records of a pool for a name of at most 32
+ * bytes, IPv4 without options or IPv6, no EDNS options) is written in
+ * place instead, after the header checks and the label walk: the
+ * question stays where it is, the records and OPT go where the query's
+ * OPT was (ps_dns_fast).  What it does not take goes on through the
+ * general phases, which reuse its key and name lookup.  Both give the
+ * same bytes (tests/bpf/dns_packets compares them).
  */
 #ifndef PS_BPF_DNS_H
 #define PS_BPF_DNS_H
@@ -237,8 +245,7 @@ static __always_inline int ps_ip4_csum_ok(struct iphdr *ip, void *data_end,
 
 /*
  * Checks the frame is a unicast query from a unicast source with sane
- * lengths, saves what the reply needs (pseudo header, UDP ports, IP fields)
- * into scratch and parses the DNS header.
+ * lengths and parses the DNS header into scratch.
  */
 static __always_inline int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 				       struct ps_scratch *sc,
@@ -279,20 +286,6 @@ static __always_inline int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 			return PS_PASS;
 		if (!ps_ip4_csum_ok(ip, data_end, pkt->ihl & 0x3c))
 			return PS_MALFORMED;
-		/* pseudo header of the reply: our address, then theirs; the
-		 * checksum starts at buf[0] for both families, so the rest
-		 * is zeros */
-		*(ps_u64 *)&sc->buf[0] = 0;
-		*(ps_u64 *)&sc->buf[8] = 0;
-		*(ps_u64 *)&sc->buf[16] = 0;
-		*(ps_u32 *)&sc->buf[24] = 0;
-		*(ps_u32 *)&sc->buf[28] = ip->daddr;
-		*(ps_u32 *)&sc->buf[32] = ip->saddr;
-		sc->buf[36] = 0;
-		sc->buf[37] = IPPROTO_UDP;
-		st->ip_tos = ip->tos;
-		st->ip_id = ip->id;
-		st->ip6 = 0;
 	} else {
 		struct ipv6hdr *ip6 = data + l3;
 
@@ -302,23 +295,9 @@ static __always_inline int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 			return PS_PASS;
 		if (udp->check == 0)		/* RFC 8200: must discard */
 			return PS_MALFORMED;
-		__builtin_memcpy(&sc->buf[0], &ip6->daddr, 16);
-		__builtin_memcpy(&sc->buf[16], &ip6->saddr, 16);
-		*(ps_u32 *)&sc->buf[32] = 0;
-		*(ps_u32 *)&sc->buf[36] = 0;
-		sc->buf[39] = IPPROTO_UDP;
-		st->ip6_flow = *(ps_u32 *)ip6;
-		st->ip6 = 1;
 	}
-	/* UDP header of the reply; length and checksum come later */
-	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 0] = udp->dest;
-	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 2] = udp->source;
-	/* frame head, to write the reply from the frame start */
 	if (data + 24 > data_end)
 		return PS_MALFORMED;
-	*(ps_u64 *)&st->l2[0] = *(ps_u64 *)data;
-	*(ps_u64 *)&st->l2[8] = *(ps_u64 *)(data + 8);
-	*(ps_u64 *)&st->l2[16] = *(ps_u64 *)(data + 16);
 
 	dns = l4 + sizeof(*udp);
 	dh = data + dns;
@@ -342,6 +321,63 @@ static __always_inline int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 	st->id = dh->id;
 	st->qflags = fl;
 	st->edns = dh->ar != 0;		/* verified to be OPT later */
+	st->keyed = 0;
+	return PS_OK;
+}
+
+/* What the general path's reply needs of the query's headers, saved
+ * once the in-place writer has let the query go (it needs none of it):
+ * the pseudo header, UDP ports, IP fields to echo and the frame head. */
+static __always_inline int ps_dns_save(struct xdp_md *ctx, struct ps_pkt *pkt,
+				       struct ps_scratch *sc)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	struct ps_dstate *st = &sc->st;
+	__u32 l3 = pkt->l3 & 0x1f;
+	struct udphdr *udp = data + (pkt->l4 & 0x7f);
+
+	if ((void *)(udp + 1) > data_end || data + 24 > data_end)
+		return PS_MALFORMED;
+	if (pkt->family == 4) {
+		struct iphdr *ip = data + l3;
+
+		if ((void *)(ip + 1) > data_end)
+			return PS_MALFORMED;
+		/* pseudo header of the reply: our address, then theirs; the
+		 * checksum starts at buf[0] for both families, so the rest
+		 * is zeros */
+		*(ps_u64 *)&sc->buf[0] = 0;
+		*(ps_u64 *)&sc->buf[8] = 0;
+		*(ps_u64 *)&sc->buf[16] = 0;
+		*(ps_u32 *)&sc->buf[24] = 0;
+		*(ps_u32 *)&sc->buf[28] = ip->daddr;
+		*(ps_u32 *)&sc->buf[32] = ip->saddr;
+		sc->buf[36] = 0;
+		sc->buf[37] = IPPROTO_UDP;
+		st->ip_tos = ip->tos;
+		st->ip_id = ip->id;
+		st->ip6 = 0;
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return PS_MALFORMED;
+		__builtin_memcpy(&sc->buf[0], &ip6->daddr, 16);
+		__builtin_memcpy(&sc->buf[16], &ip6->saddr, 16);
+		*(ps_u32 *)&sc->buf[32] = 0;
+		*(ps_u32 *)&sc->buf[36] = 0;
+		sc->buf[39] = IPPROTO_UDP;
+		st->ip6_flow = *(ps_u32 *)ip6;
+		st->ip6 = 1;
+	}
+	/* UDP header of the reply; length and checksum come later */
+	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 0] = udp->dest;
+	*(ps_u16 *)&sc->buf[PS_BUF_UDP + 2] = udp->source;
+	/* frame head, to write the reply from the frame start */
+	*(ps_u64 *)&st->l2[0] = *(ps_u64 *)data;
+	*(ps_u64 *)&st->l2[8] = *(ps_u64 *)(data + 8);
+	*(ps_u64 *)&st->l2[16] = *(ps_u64 *)(data + 16);
 	return PS_OK;
 }
 
@@ -477,7 +513,9 @@ static __always_inline int ps_dns_question(struct xdp_md *ctx,
 		return PS_MALFORMED;
 
 	name_len = PS_GET(st->name_len) & 0x1ff;
-	if (name_len <= PS_KEY_S) {
+	if (PS_GET(st->keyed)) {
+		/* the fast path built the key */
+	} else if (name_len <= PS_KEY_S) {
 		__u64 *w = ps_words(sc) + QWORD, *k = (__u64 *)sc->key;
 
 		/* Key word c: bytes 8c..8c+7 of the name, lower-cased, the
@@ -648,6 +686,13 @@ static __always_inline int ps_dns_find(struct xdp_md *ctx,
 
 	if (!ntab)
 		return PS_FAIL;
+	if (PS_GET(st->keyed)) {
+		/* the fast path looked the name up: the same table, so the
+		 * zone walk reads the same seed */
+		if (PS_GET(st->found))
+			return PS_OK;
+		return ps_find_zone(cfg->max_apex_labels);
+	}
 	/* one read: the table and its seed go together */
 	st->ntab = *ntab;
 	st->found = 1;
@@ -721,19 +766,12 @@ static __always_inline int ps_put_ns(struct ps_scratch *sc,
 	return 0;
 }
 
-static __always_inline __u32 ps_pick_slot(struct ps_scratch *sc,
-					  const struct ps_sel *sel)
+/* A random slot: a per-CPU xorshift32, so spreading answers needs no
+ * helper call. */
+static __always_inline __u32 ps_rand_slot(struct ps_scratch *sc)
 {
-	__u32 x;
+	__u32 x = sc->st.rng;
 
-	if (sel->mode == PS_SEL_HASH)
-		/* the client's address is the pseudo header's destination,
-		 * where the query's IP family put it */
-		return ps_client_slot((__u32 *)&sc->buf[sc->st.ip6 ? 16 : 32],
-				      sc->st.ip6, sel->prefix4, sel->prefix6,
-				      sel->seed);
-	/* per-CPU xorshift32: spreading answers needs no helper call */
-	x = sc->st.rng;
 	if (!x)
 		x = bpf_get_prandom_u32() | 1;
 	x ^= x << 13;
@@ -741,6 +779,18 @@ static __always_inline __u32 ps_pick_slot(struct ps_scratch *sc,
 	x ^= x << 5;
 	sc->st.rng = x;
 	return (x >> 8) & (PS_SEL_SLOTS - 1);
+}
+
+static __always_inline __u32 ps_pick_slot(struct ps_scratch *sc,
+					  const struct ps_sel *sel)
+{
+	if (sel->mode == PS_SEL_HASH)
+		/* the client's address is the pseudo header's destination,
+		 * where the query's IP family put it */
+		return ps_client_slot((__u32 *)&sc->buf[sc->st.ip6 ? 16 : 32],
+				      sc->st.ip6, sel->prefix4, sel->prefix6,
+				      sel->seed);
+	return ps_rand_slot(sc);
 }
 
 /* A or AAAA records from the name's pool; none means NODATA.  Returns 1
@@ -1055,6 +1105,368 @@ static __always_inline int ps_emit(struct xdp_md *ctx, struct ps_scratch *sc)
 }
 
 /* ------------------------------------------------------------------ */
+/* The common reply, written in place                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Addresses back to the sender, fresh lengths and checksums (the pseudo
+ * header summed from the addresses as they are now).  A phase of its own:
+ * the message's length comes back from scratch as an unknown and the
+ * packet pointers from the context, so the verifier walks this once
+ * rather than once per record count, type and EDNS.
+ */
+static __always_inline int ps_fast_finish(struct xdp_md *ctx,
+					  struct ps_pkt *pkt,
+					  struct ps_scratch *sc,
+					  struct ps_stats *stats)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	__u32 l3 = pkt->l3 & 0x1f, l4 = pkt->l4 & 0x7f;
+	__u32 ulen = 8 + (PS_GET(sc->st.pos) & 0x1ff);
+	int v6 = pkt->family == 6;
+	struct udphdr *udp;
+	__u64 sum;
+
+	if (data + l3 + 40 > data_end)
+		return XDP_DROP;
+	{
+		__u8 *e = data;
+		__u32 t32;
+		__u16 t16;
+
+		t32 = ps_ld32(e);
+		t16 = ps_ld16(e + 4);
+		ps_st32(e, ps_ld32(e + 6));
+		ps_st16(e + 4, ps_ld16(e + 10));
+		ps_st32(e + 6, t32);
+		ps_st16(e + 10, t16);
+	}
+	if (!v6) {
+		struct iphdr *ip = data + l3;
+		__be32 a = ip->saddr;
+
+		__u16 *w = (__u16 *)ip, tot = bpf_htons(20 + ulen);
+		__u64 hc;
+
+		/* RFC 1624: HC' = ~(~HC + ~m + m') for each changed word
+		 * (the query's checksum was found right); swapping the
+		 * addresses changes no sum */
+		hc = (__u16)~ip->check;
+		hc += (__u16)~w[1] + tot;			/* total length */
+		hc += (__u16)~w[3];				/* fragment: 0 */
+		ip->saddr = ip->daddr;
+		ip->daddr = a;
+		ip->tot_len = tot;
+		ip->frag_off = 0;
+		hc += (__u16)~w[4];				/* TTL, protocol */
+		ip->ttl = 64;
+		hc += w[4];
+		ip->check = ~ps_csum_fold(hc);
+		sum = (__u64)ip->saddr + ip->daddr;
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+		__u64 *a = (__u64 *)&ip6->saddr;
+		__u64 s0 = ps_ld64(a), s1 = ps_ld64(a + 1);
+
+		ps_st64(a, ps_ld64(a + 2));
+		ps_st64(a + 1, ps_ld64(a + 3));
+		ps_st64(a + 2, s0);
+		ps_st64(a + 3, s1);
+		ip6->payload_len = bpf_htons(ulen);
+		ip6->hop_limit = 64;
+		sum = (s0 & 0xffffffff) + (s0 >> 32) + (s1 & 0xffffffff) +
+		      (s1 >> 32);
+		s0 = ps_ld64(a);
+		s1 = ps_ld64(a + 1);
+		sum += (s0 & 0xffffffff) + (s0 >> 32) + (s1 & 0xffffffff) +
+		       (s1 >> 32);
+	}
+	sum += bpf_htons(IPPROTO_UDP) + bpf_htons(ulen);
+	udp = data + l4;
+	if ((void *)(udp + 1) > data_end)
+		return XDP_DROP;
+	{
+		__be16 sp = udp->source;
+
+		udp->source = udp->dest;
+		udp->dest = sp;
+	}
+	udp->len = bpf_htons(ulen);
+	udp->check = 0;
+	/* UDP header and message, 8 bytes at a time; the last partial word
+	 * is read as the 8 bytes ending the frame, its earlier bytes
+	 * shifted out */
+	{
+		__u8 *u = (__u8 *)udp;
+		__u64 v;
+
+		for (__u32 c = 0; c < (8 + PS_DNS_HDR_LEN + PS_KEY_S + 4 +
+				       PS_ANSWERS_MAX * 28 + 11) / 8; c++) {
+			__u8 *p = u + c * 8;
+
+			if (c * 8 + 8 > ulen)
+				break;
+			ps_barrier_var(p);
+			if ((void *)(p + 8) > data_end)
+				return XDP_DROP;
+			v = ps_ld64(p);
+			sum += (v & 0xffffffff) + (v >> 32);
+		}
+		if (ulen & 7) {
+			__u32 t = (ulen - 8) & 0x3ff;
+			__u8 *p;
+
+			ps_barrier_var(t);
+			p = u + t;
+			ps_barrier_var(p);
+			if ((void *)(p + 8) > data_end)
+				return XDP_DROP;
+			v = ps_ld64(p) >> (64 - 8 * (ulen & 7));
+			sum += (v & 0xffffffff) + (v >> 32);
+		}
+	}
+	{
+		__u16 csum = ~ps_csum_fold(sum);
+
+		udp->check = csum ? csum : 0xffff;
+	}
+	stats->c[PS_ST_NOERROR]++;
+	return XDP_TX;
+}
+
+/*
+ * Most queries are A or AAAA for a steered name of at most 32 bytes, with
+ * or without a plain OPT, over IPv4 without options or IPv6: the reply is
+ * the query with the answers (and our OPT) where the query's OPT was.
+ * ps_dns_fast() answers exactly those in the frame itself: no copy of the
+ * message into scratch and back, the question left where it is.  It
+ * returns XDP_TX, or PS_CONTINUE with the frame untouched for the general
+ * path to handle (and count) whatever it does not take.  The reply is the
+ * one the general path would send, byte for byte (tests/bpf/dns_packets
+ * compares the two).
+ */
+/* After the general path's header checks and label walk: the shape
+ * (IPv4 without options or IPv6, a name of at most 32 bytes with 32
+ * bytes of frame from its start), QTYPE, the OPT, the key and the name's
+ * entry, the pool's records: what the reply will hold, left in scratch
+ * (an, slot, qend, ...). */
+static __always_inline int ps_fast_find(struct xdp_md *ctx, struct ps_pkt *pkt,
+					struct ps_scratch *sc,
+					const struct ps_cfg *cfg,
+					const struct ps_sel **selp)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	struct ps_dstate *st = &sc->st;
+	__u32 l3 = pkt->l3 & 0x1f, l4 = pkt->l4 & 0x7f;
+	__u32 name_len = PS_GET(st->name_len) & (2 * PS_KEY_S - 1);
+	__u32 msg_len = PS_GET(st->msg_len), qend, limit, n, rlen;
+	__u8 *q = data + l4 + 8 + PS_DNS_HDR_LEN, *o;
+	__u32 gi = PS_GEN_NTAB, *gen;
+	__u64 *k = (__u64 *)sc->key;
+	const struct ps_sel *sel;
+	__u16 qtype;
+
+	if ((pkt->family == 4 && pkt->ihl != 20) ||
+	    (void *)(q + PS_KEY_S) > data_end || name_len > PS_KEY_S ||
+	    data + l3 + 40 > data_end)
+		return PS_CONTINUE;
+	o = q + name_len;
+	ps_barrier_var(o);
+	if ((void *)(o + 4) > data_end)
+		return PS_CONTINUE;
+	qtype = bpf_ntohs(ps_ld16(o));
+	if ((qtype != PS_T_A && qtype != PS_T_AAAA) ||
+	    ps_ld16(o + 2) != bpf_htons(PS_C_IN))
+		return PS_CONTINUE;
+	qend = PS_DNS_HDR_LEN + name_len + 4;
+	if (!PS_GET(st->edns)) {
+		if (msg_len != qend)
+			return PS_CONTINUE;
+		limit = 512;
+	} else {
+		o += 4;
+		/* root owner, OPT, version 0, no options: anything else is
+		 * the general path's (BADVERS, options, TSIG) */
+		if ((void *)(o + 11) > data_end || msg_len != qend + 11 ||
+		    o[0] != 0 || ps_ld16(o + 1) != bpf_htons(PS_T_OPT) ||
+		    o[6] != 0 || ps_ld16(o + 9) != 0)
+			return PS_CONTINUE;
+		limit = bpf_ntohs(ps_ld16(o + 3));
+		if (limit > cfg->edns_size)
+			limit = cfg->edns_size;
+		if (limit < 512)
+			limit = 512;
+	}
+
+	/* the key: the name lower-cased, zero padded to 32 bytes */
+#pragma unroll
+	for (int c = 0; c < PS_KEY_S / 8; c++) {
+		__s32 r = (__s32)name_len - c * 8;
+		__s32 pos = r & ~(r >> 31);
+		__s32 x = pos - ((pos - 8) & ~((pos - 8) >> 31));
+		__u64 m = ~((~0ULL << (4 * x)) << (4 * x));
+
+		k[c] = ps_lower8(ps_ld64(q + c * 8)) & m;
+	}
+	/* suffixes are read 32 bytes from any label: zeros after */
+	k[4] = 0;
+	k[5] = 0;
+	k[6] = 0;
+	k[7] = 0;
+	gen = bpf_map_lookup_elem(&ps_gen, &gi);
+	if (!gen)
+		return PS_CONTINUE;
+	/* the general path takes the key and this lookup's outcome over */
+	st->ntab = *gen;
+	st->found = ps_short_lookup(st, sc->key, *gen);
+	st->keyed = 1;
+	if (!st->found || !(st->nflags & PS_NAME_POOL) ||
+	    st->pool >= PS_MAX_POOLS)
+		return PS_CONTINUE;
+
+	sel = ps_lookup_gen(&ps_sel, st->pool, PS_GEN_POOL(st->pool));
+	if (!sel)
+		return PS_CONTINUE;
+	n = qtype == PS_T_AAAA ? sel->a6 : sel->a4;
+	if (n == 0 || n > PS_ANSWERS_MAX)
+		return PS_CONTINUE;	/* NODATA or SERVFAIL: general path */
+	rlen = qend + n * (qtype == PS_T_AAAA ? 28 : 16) +
+	       (PS_GET(st->edns) ? 11 : 0);
+	if (rlen > limit)
+		return PS_CONTINUE;	/* TC=1: general path */
+	if (sel->mode == PS_SEL_HASH)
+		st->slot = ps_client_slot(pkt->family == 6 ?
+						  (__u32 *)(data + l3 + 8) :
+						  (__u32 *)(data + l3 + 12),
+					  pkt->family == 6, sel->prefix4,
+					  sel->prefix6, sel->seed);
+	else
+		st->slot = ps_rand_slot(sc);
+	st->qtype = qtype;
+	st->qend = qend;
+	st->an = n;
+	st->pos = rlen;
+	*selp = sel;
+	return PS_OK;
+}
+
+/* The records and our OPT where the query's OPT was, and the DNS
+ * header; grows the frame first.  Returns PS_OK, PS_CONTINUE (frame
+ * untouched) or XDP_DROP. */
+static __always_inline int ps_fast_records(struct xdp_md *ctx,
+					   struct ps_pkt *pkt,
+					   struct ps_scratch *sc,
+					   const struct ps_cfg *cfg,
+					   const struct ps_sel *sel)
+{
+	void *data = ps_data(ctx);
+	void *data_end = ps_data_end(ctx);
+	struct ps_dstate *st = &sc->st;
+	__u32 l3 = pkt->l3 & 0x1f, l4 = pkt->l4 & 0x7f;
+	__u32 rlen = PS_GET(st->pos) & 0x1ff, n = PS_GET(st->an);
+	__u32 slot = PS_GET(st->slot), qend = PS_GET(st->qend) & 0x3f;
+	int v6 = PS_GET(st->qtype) == PS_T_AAAA;
+	__be32 ttl = bpf_htonl(st->ttl);
+	struct ps_dnshdr *dh;
+	long flen, delta;
+	__u8 *o;
+
+	if (!sel)
+		return PS_CONTINUE;
+	flen = data_end - data;
+	ps_barrier_var(flen);
+	delta = (long)(l3 + (pkt->family == 6 ? 40 : 20) + 8 + rlen) - flen;
+	if (delta && bpf_xdp_adjust_tail(ctx, delta))
+		return PS_CONTINUE;	/* untouched: the general path tries
+					 * the head */
+
+	data = ps_data(ctx);
+	data_end = ps_data_end(ctx);
+	dh = data + l4 + 8;
+	if ((void *)(dh + 1) > data_end)
+		return XDP_DROP;
+	o = (__u8 *)dh + qend;
+	for (__u32 i = 0; i < PS_ANSWERS_MAX; i++) {
+		__u32 idx;
+
+		if (i >= n)
+			break;
+		ps_barrier_var(o);
+		if ((void *)(o + 16) > data_end)
+			return XDP_DROP;
+		/* owner: a pointer to the question */
+		ps_st16(o, bpf_htons(0xc000 | PS_DNS_HDR_LEN));
+		ps_st16(o + 2, bpf_htons(v6 ? PS_T_AAAA : PS_T_A));
+		ps_st16(o + 4, bpf_htons(PS_C_IN));
+		ps_st32(o + 6, ttl);
+		if (!v6) {
+			idx = sel->slot4[slot & (PS_SEL_SLOTS - 1)][i] &
+			      (PS_POOL_SERVERS_MAX - 1);
+			ps_st16(o + 10, bpf_htons(4));
+			ps_st32(o + 12, sel->addr4[idx]);
+			o += 16;
+		} else {
+			if ((void *)(o + 28) > data_end)
+				return XDP_DROP;
+			idx = sel->slot6[slot & (PS_SEL_SLOTS - 1)][i] &
+			      (PS_POOL_SERVERS_MAX - 1);
+			ps_st16(o + 10, bpf_htons(16));
+			ps_st64(o + 12, ((const __u64 *)sel->addr6[idx])[0]);
+			ps_st64(o + 20, ((const __u64 *)sel->addr6[idx])[1]);
+			o += 28;
+		}
+	}
+	if (PS_GET(st->edns)) {
+		ps_barrier_var(o);
+		if ((void *)(o + 11) > data_end)
+			return XDP_DROP;
+		o[0] = 0;
+		ps_st16(o + 1, bpf_htons(PS_T_OPT));
+		ps_st16(o + 3, bpf_htons(cfg->edns_size));
+		ps_st32(o + 5, 0);	/* extended rcode, version, DO clear */
+		ps_st16(o + 9, 0);	/* no options */
+	}
+	dh->flags = bpf_htons(DNS_QR | DNS_AA |
+			      (PS_GET(st->qflags) & (DNS_RD | DNS_CD)));
+	dh->an = bpf_htons(n);
+	/* qd stays 1, ns 0 and ar 0 or 1 */
+	return PS_OK;
+}
+
+/*
+ * Most queries are A or AAAA for a steered name of at most 32 bytes, with
+ * or without a plain OPT, over IPv4 without options or IPv6: the reply is
+ * the query with the answers (and our OPT) where the query's OPT was.
+ * ps_dns_fast() answers exactly those in the frame itself: no copy of the
+ * message into scratch and back, the question left where it is.  It
+ * returns XDP_TX, XDP_DROP (the frame changed, then could not be
+ * finished), or PS_CONTINUE with the frame untouched for the general path
+ * to handle (and count) whatever it does not take.  The reply is the one
+ * the general path would send, byte for byte (tests/bpf/dns_packets
+ * compares the two).  Phases as in the general path: each takes its
+ * inputs from scratch, so the verifier walks each once.
+ */
+static __always_inline int ps_dns_fast(struct xdp_md *ctx, struct ps_pkt *pkt,
+				       struct ps_scratch *sc,
+				       const struct ps_cfg *cfg,
+				       struct ps_stats *stats)
+{
+	const struct ps_sel *sel = NULL;
+	int rc;
+
+	if (ps_fast_find(ctx, pkt, sc, cfg, &sel) != PS_OK)
+		return PS_CONTINUE;
+	rc = ps_fast_records(ctx, pkt, sc, cfg, sel);
+	if (rc == PS_CONTINUE)
+		return rc;
+	if (rc != PS_OK)
+		return XDP_DROP;
+	return ps_fast_finish(ctx, pkt, sc, stats);
+}
+
+/* ------------------------------------------------------------------ */
 
 /*
  * The DNS fast path.  Returns an XDP verdict for DNS traffic to us, or
@@ -1094,6 +1506,19 @@ static __always_inline int ps_dns(struct xdp_md *ctx, struct ps_pkt *pkt,
 	}
 	if (rc == PS_OK)
 		rc = ps_dns_walk(ctx, sc);
+	/* the common reply, in place; what it does not take goes on here
+	 * with the header checks and labels already done */
+	if (rc == PS_OK && !(cfg->flags & PS_CFG_NO_FAST)) {
+		verdict = ps_dns_fast(ctx, pkt, sc, cfg, stats);
+		if (verdict == XDP_TX)
+			return XDP_TX;
+		if (verdict == XDP_DROP) {
+			stats->c[PS_ST_DROP]++;
+			return XDP_DROP;
+		}
+	}
+	if (rc == PS_OK)
+		rc = ps_dns_save(ctx, pkt, sc);
 	if (rc == PS_OK)
 		rc = ps_dns_question(ctx, sc);
 	if (rc == PS_OK)

@@ -123,7 +123,11 @@ struct ps_dstate {
 	__u8  l3;		/* frame offset of the IP header */
 	__u32 ip6_flow;		/* IPv6 version/class/flow word to echo */
 	__u16 ip_id;
-	__u8  pad2;
+	__u8  slot;		/* fast path: selection slot of the answer */
+	/* 1: the fast path built key[] and looked the name up (found: 1
+	 * with the entry in ttl, pool, ...; 0 not there) before it let the
+	 * general path have the query */
+	__u8  keyed;
 	__u8  l2[24] __attribute__((aligned(8)));	/* frame head */
 };
 

@@ -74,6 +74,9 @@
 
 /* ---- ps_cfg.flags ------------------------------------------------------- */
 #define PS_CFG_READY		(1U << 0)	/* maps complete: answer */
+/* every query through the general path, none written in place by the
+ * common-reply writer (tests compare the two; a diagnostic) */
+#define PS_CFG_NO_FAST		(1U << 1)
 
 /* ---- ps_name.flags ------------------------------------------------------ */
 #define PS_NAME_POOL		(1U << 0)	/* A/AAAA answered from .pool */

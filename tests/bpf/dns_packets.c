@@ -14,12 +14,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include <ldns/ldns.h>
 
 #include "check.h"
 #include "dnsmsg.h"
 #include "pkt.h"
 #include "maps.h"
+#include "steer.skel.h"
 
 CHECK_DEFINE;
 
@@ -74,7 +77,9 @@ static const char *config =
 	"  { name = \"weighted.shop.example\"; pool = \"weighted\"; },\n"
 	"  { name = \"sticky.shop.example\"; pool = \"sticky\"; },\n"
 	"  { name = \"deep.a.b.shop.example\"; pool = \"origins\"; },\n"
-	"  { name = \"www.sub.shop.example\"; pool = \"origins\"; }\n"
+	"  { name = \"www.sub.shop.example\"; pool = \"origins\"; },\n"
+	/* 31 wire bytes: without EDNS the frame still holds 32 from it */
+	"  { name = \"fastpath-no-edns.shop.example\"; pool = \"multi\"; }\n"
 	");\n";
 
 /* the addresses of each pool, per family */
@@ -1679,6 +1684,187 @@ static void t_not_ready(void)
 	result_free(&r);
 }
 
+/* ---- the in-place writer against the general path ------------------ */
+
+/* Offset of member m of struct s in the program's BTF, or -1. */
+static int btf_member_off(const char *s, const char *m)
+{
+	const struct btf *btf = bpf_object__btf(prog.skel->obj);
+	const struct btf_type *t;
+	const struct btf_member *mb;
+	int id;
+
+	if (!btf)
+		return -1;
+	id = btf__find_by_name_kind(btf, s, BTF_KIND_STRUCT);
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, id);
+	mb = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, mb++)
+		if (!strcmp(btf__name_by_offset(btf, mb->name_off), m))
+			return btf_member_bit_offset(t, i) / 8;
+	return -1;
+}
+
+#define SCRATCH_MAGIC 0x5eed5eedU
+
+/* Every CPU's scratch: the random state set to rng and st.copied to the
+ * magic value, which only the general path overwrites (the in-place
+ * writer never copies the question).  With rng == 0 nothing is written
+ * and 1 is returned if every CPU still has the magic value. */
+static int scratch(__u32 rng)
+{
+	int fd = bpf_map__fd(prog.skel->maps.ps_scratch);
+	int ncpu = libbpf_num_possible_cpus();
+	size_t vs = bpf_map__value_size(prog.skel->maps.ps_scratch);
+	int st = btf_member_off("ps_scratch", "st");
+	int copied = btf_member_off("ps_dstate", "copied");
+	int r = btf_member_off("ps_dstate", "rng");
+	__u32 zero = 0, v;
+	uint8_t *all;
+	int ok = 1;
+
+	if (ncpu <= 0 || st < 0 || copied < 0 || r < 0) {
+		CHECK(0, "scratch layout not found in BTF");
+		return 0;
+	}
+	vs = (vs + 7) & ~(size_t)7;
+	all = calloc(ncpu, vs);
+	if (!all || bpf_map_lookup_elem(fd, &zero, all)) {
+		CHECK(0, "ps_scratch lookup");
+		free(all);
+		return 0;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		uint8_t *sc = all + c * vs + st;
+
+		if (rng) {
+			v = SCRATCH_MAGIC;
+			memcpy(sc + copied, &v, 4);
+			memcpy(sc + r, &rng, 4);
+		} else {
+			memcpy(&v, sc + copied, 4);
+			ok &= v == SCRATCH_MAGIC;
+		}
+	}
+	if (rng)
+		CHECK(!bpf_map_update_elem(fd, &zero, all, BPF_ANY),
+		      "ps_scratch update");
+	free(all);
+	return ok;
+}
+
+static void cfg_no_fast(int on)
+{
+	__u32 key = PS_GEN_CFG, gen;
+	struct ps_cfg cfg;
+
+	CHECK(!bpf_map_lookup_elem(prog.maps->gen, &key, &gen), "ps_gen lookup");
+	key = PS_BUF(0, gen);
+	CHECK(!bpf_map_lookup_elem(prog.maps->cfg, &key, &cfg), "ps_cfg lookup");
+	if (on)
+		cfg.flags |= PS_CFG_NO_FAST;
+	else
+		cfg.flags &= ~PS_CFG_NO_FAST;
+	CHECK(!bpf_map_update_elem(prog.maps->cfg, &key, &cfg, BPF_ANY),
+	      "ps_cfg update");
+}
+
+/*
+ * Queries of the common shape: answered in place (the general path never
+ * ran), and the reply is byte for byte the general path's for the same
+ * query with the same random state, and a valid answer.
+ */
+static void t_fast_equals_general(void)
+{
+	static const struct frame_opts vlan1 = { .family = 4, .vlans = 1 };
+	static const struct frame_opts vlan2v6 = { .family = 6, .vlans = 2 };
+	static const struct frame_opts padded = { .family = 4, .pad = 10 };
+	static const struct frame_opts other4 = { .family = 4, .src = "198.18.77.9" };
+	static const struct frame_opts other6 = { .family = 6, .src = "2001:2:77::9" };
+	static const struct {
+		const struct frame_opts *o;
+		struct query q;
+		int an;
+	} cases[] = {
+		{ &v4, { .name = "www.shop.example", .edns = 1 }, 1 },
+		{ &v4, { .name = "www.shop.example", .type = LDNS_RR_TYPE_AAAA, .edns = 1 }, 1 },
+		{ &v6, { .name = "www.shop.example", .edns = 1 }, 1 },
+		{ &v6, { .name = "www.shop.example", .type = LDNS_RR_TYPE_AAAA, .edns = 1 }, 1 },
+		{ &vlan1, { .name = "WwW.sHoP.eXaMpLe", .edns = 1, .id = 0x1234 }, 1 },
+		{ &vlan2v6, { .name = "multi.shop.example", .edns = 1, .rd = -1, .cd = 1 }, 3 },
+		{ &padded, { .name = "multi.shop.example", .edns = 1, .edns_size = 512 }, 3 },
+		{ &other4, { .name = "sticky.shop.example", .edns = 1 }, 1 },
+		{ &other6, { .name = "sticky.shop.example", .type = LDNS_RR_TYPE_AAAA, .edns = 1 }, 1 },
+		{ &v4, { .name = "fastpath-no-edns.shop.example" }, 3 },
+		{ &v6, { .name = "fastpath-no-edns.shop.example", .cd = 1 }, 3 },
+	};
+	uint8_t out[FRAME_MAX];
+	size_t out_len;
+	int verdict;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct result r;
+		__u32 rng = 0x9e3779b9 + i * 7919;
+
+		prep_query(&r, cases[i].o, &cases[i].q);
+		scratch(rng);
+		run_frame(&r, cases[i].o);
+		CHECK(r.verdict == XDP_TX, "case %zu: verdict %d", i, r.verdict);
+		CHECK(scratch(0), "case %zu (%s): not answered in place", i,
+		      cases[i].q.name);
+		if (r.pkt)
+			CHECK(ldns_pkt_ancount(r.pkt) == cases[i].an,
+			      "case %zu: %d answers", i, ldns_pkt_ancount(r.pkt));
+
+		cfg_no_fast(1);
+		scratch(rng);
+		verdict = prog_run(&prog, r.in, r.in_len, out, &out_len);
+		CHECK(!scratch(0), "case %zu: NO_FAST still answered in place", i);
+		cfg_no_fast(0);
+		CHECK(verdict == XDP_TX && out_len == r.out_len &&
+		      !memcmp(out, r.out, out_len),
+		      "case %zu (%s): in-place reply differs from the general path's",
+		      i, cases[i].q.name);
+		result_free(&r);
+	}
+}
+
+/* Queries just outside the common shape go through the general path
+ * (and are answered by it, as other tests check in detail). */
+static void t_fast_declines(void)
+{
+	static const struct frame_opts ipopt = { .family = 4, .ip_opts = 8 };
+	static const struct {
+		const struct frame_opts *o;
+		struct query q;
+		int verdict;
+	} cases[] = {
+		{ &ipopt, { .name = "www.shop.example", .edns = 1 }, XDP_TX },
+		{ &v4, { .name = "deep.a.b.shop.example" }, XDP_TX },	/* no EDNS, short frame */
+		{ &v4, { .name = "shop.example", .edns = 1 }, XDP_TX },	/* 29 bytes from the name */
+		{ &v4, { .name = "nope.shop.example", .edns = 1 }, XDP_TX },
+		{ &v4, { .name = "www.shop.example", .type = LDNS_RR_TYPE_MX, .edns = 1 }, XDP_TX },
+		{ &v4, { .name = "v6.shop.example", .edns = 1 }, XDP_TX },	/* NODATA */
+		{ &v4, { .name = "www.shop.example", .edns = 1, .edns_version = 1 }, XDP_TX },
+		{ &v4, { .name = "www.other.example", .edns = 1 }, XDP_TX },	/* REFUSED */
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct result r;
+
+		prep_query(&r, cases[i].o, &cases[i].q);
+		scratch(12345);
+		run_frame(&r, cases[i].o);
+		CHECK(r.verdict == cases[i].verdict, "case %zu: verdict %d", i,
+		      r.verdict);
+		CHECK(!scratch(0), "case %zu (%s): answered in place", i,
+		      cases[i].q.name);
+		result_free(&r);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1792,6 +1978,8 @@ static const struct {
 	{ "stats_pass", t_stats_pass },
 	{ "stats_malformed", t_stats_malformed },
 	{ "not_ready", t_not_ready },
+	{ "fast_equals_general", t_fast_equals_general },
+	{ "fast_declines", t_fast_declines },
 };
 
 int main(int argc, char **argv)
