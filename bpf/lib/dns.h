@@ -1235,17 +1235,6 @@ static __always_inline int ps_fast_finish(struct xdp_md *ctx,
 	return XDP_TX;
 }
 
-/*
- * Most queries are A or AAAA for a steered name of at most 32 bytes, with
- * or without a plain OPT, over IPv4 without options or IPv6: the reply is
- * the query with the answers (and our OPT) where the query's OPT was.
- * ps_dns_fast() answers exactly those in the frame itself: no copy of the
- * message into scratch and back, the question left where it is.  It
- * returns XDP_TX, or PS_CONTINUE with the frame untouched for the general
- * path to handle (and count) whatever it does not take.  The reply is the
- * one the general path would send, byte for byte (tests/bpf/dns_packets
- * compares the two).
- */
 /* After the general path's header checks and label walk: the shape
  * (IPv4 without options or IPv6, a name of at most 32 bytes with 32
  * bytes of frame from its start), QTYPE, the OPT, the key and the name's
@@ -1441,12 +1430,14 @@ static __always_inline int ps_fast_records(struct xdp_md *ctx,
  * the query with the answers (and our OPT) where the query's OPT was.
  * ps_dns_fast() answers exactly those in the frame itself: no copy of the
  * message into scratch and back, the question left where it is.  It
- * returns XDP_TX, XDP_DROP (the frame changed, then could not be
- * finished), or PS_CONTINUE with the frame untouched for the general path
- * to handle (and count) whatever it does not take.  The reply is the one
- * the general path would send, byte for byte (tests/bpf/dns_packets
- * compares the two).  Phases as in the general path: each takes its
- * inputs from scratch, so the verifier walks each once.
+ * runs after the general header checks and label walk (the query is
+ * counted already) and returns XDP_TX, XDP_DROP (the frame changed, then
+ * could not be finished), or PS_CONTINUE with the frame untouched: the
+ * general path goes on, with the key and name lookup done here if it got
+ * that far (st.keyed).  The reply is the one the general path would
+ * send, byte for byte (tests/bpf/dns_packets compares the two).  Phases
+ * as in the general path: each takes its inputs from scratch, so the
+ * verifier walks each once.
  */
 static __always_inline int ps_dns_fast(struct xdp_md *ctx, struct ps_pkt *pkt,
 				       struct ps_scratch *sc,
