@@ -109,6 +109,28 @@ static __always_inline __u64 ps_lower8(__u64 x)
 	return x | (m >> 2);
 }
 
+/* The bytes of key word c (name bytes 8c..8c+7) that belong to a name
+ * of name_len bytes, as a mask built without branches: x = clamp(name_len
+ * - 8c, 0, 8) bytes kept, two shifts by 4x so that x = 8 shifts
+ * everything out. */
+static __always_inline __u64 ps_key_mask(__u32 name_len, int c)
+{
+	__s32 r = (__s32)name_len - c * 8;
+	__s32 pos = r & ~(r >> 31);
+	__s32 x = pos - ((pos - 8) & ~((pos - 8) >> 31));
+
+	return ~((~0ULL << (4 * x)) << (4 * x));
+}
+
+/* The largest reply a client with EDNS UDP size `size` takes: ours at
+ * most, never below 512 (RFC 6891). */
+static __always_inline __u32 ps_edns_limit(__u32 size, const struct ps_cfg *cfg)
+{
+	if (size > cfg->edns_size)
+		size = cfg->edns_size;
+	return size < 512 ? 512 : size;
+}
+
 static __always_inline __u32 ps_key_size(__u32 len)
 {
 	if (len <= PS_KEY_S)
@@ -519,15 +541,10 @@ static __always_inline int ps_dns_question(struct xdp_md *ctx,
 		__u64 *w = ps_words(sc) + QWORD, *k = (__u64 *)sc->key;
 
 		/* Key word c: bytes 8c..8c+7 of the name, lower-cased, the
-		 * bytes past its end cleared by a mask built without
-		 * branches: x = clamp(name_len - 8c, 0, 8) bytes kept, and
-		 * two shifts by 4x so that x = 8 shifts everything out. */
+		 * bytes past its end cleared */
 #pragma unroll
 		for (int c = 0; c < PS_KEY_S / 8; c++) {
-			__s32 r = (__s32)name_len - c * 8;
-			__s32 pos = r & ~(r >> 31);
-			__s32 x = pos - ((pos - 8) & ~((pos - 8) >> 31));
-			__u64 m = ~((~0ULL << (4 * x)) << (4 * x));
+			__u64 m = ps_key_mask(name_len, c);
 
 			k[c] = ps_lower8((w[c] >> 32) | (w[c + 1] << 32)) & m;
 		}
@@ -605,11 +622,7 @@ static __always_inline int ps_dns_opt(struct xdp_md *ctx,
 	if (end != rdlen)
 		return end < rdlen ? PS_PASS : PS_MALFORMED;
 
-	if (size > cfg->edns_size)
-		size = cfg->edns_size;
-	if (size < 512)			/* RFC 6891: never below 512 */
-		size = 512;
-	st->limit = size;
+	st->limit = ps_edns_limit(size, cfg);
 	if (p[6] != 0)			/* EDNS version */
 		st->rcode = PS_RC_BADVERS;
 	return PS_OK;
@@ -1145,7 +1158,6 @@ static __always_inline int ps_fast_finish(struct xdp_md *ctx,
 	if (!v6) {
 		struct iphdr *ip = data + l3;
 		__be32 a = ip->saddr;
-
 		__u16 *w = (__u16 *)ip, tot = bpf_htons(20 + ulen);
 		__u64 hc;
 
@@ -1282,20 +1294,13 @@ static __always_inline int ps_fast_find(struct xdp_md *ctx, struct ps_pkt *pkt,
 		    o[0] != 0 || ps_ld16(o + 1) != bpf_htons(PS_T_OPT) ||
 		    o[6] != 0 || ps_ld16(o + 9) != 0)
 			return PS_CONTINUE;
-		limit = bpf_ntohs(ps_ld16(o + 3));
-		if (limit > cfg->edns_size)
-			limit = cfg->edns_size;
-		if (limit < 512)
-			limit = 512;
+		limit = ps_edns_limit(bpf_ntohs(ps_ld16(o + 3)), cfg);
 	}
 
 	/* the key: the name lower-cased, zero padded to 32 bytes */
 #pragma unroll
 	for (int c = 0; c < PS_KEY_S / 8; c++) {
-		__s32 r = (__s32)name_len - c * 8;
-		__s32 pos = r & ~(r >> 31);
-		__s32 x = pos - ((pos - 8) & ~((pos - 8) >> 31));
-		__u64 m = ~((~0ULL << (4 * x)) << (4 * x));
+		__u64 m = ps_key_mask(name_len, c);
 
 		k[c] = ps_lower8(ps_ld64(q + c * 8)) & m;
 	}
