@@ -40,7 +40,10 @@ origin() {
 # oset N KEY=VALUE...: the origin's behaviour from its next connection
 oset() {
 	local n=$1; shift
-	printf '%s\n' "$@" >"$E2E_DIR/o$n.state"
+	# whole or not at all: an origin reading a half-written file would
+	# report no CPU load for a probe, and look the least loaded
+	printf '%s\n' "$@" >"$E2E_DIR/o$n.state.new" &&
+		mv "$E2E_DIR/o$n.state.new" "$E2E_DIR/o$n.state"
 }
 okill() {
 	kill "${OPID[$1]}" 2>/dev/null
@@ -64,8 +67,6 @@ zones = ( { name = "cdn.example";
             ns = [ "ns.cdn.example" ]; } );
 pools = (
   { name = "dyn"; policy = "lowest"; $PROBES
-    # CPU alone: the checks set loads; response times are noise under qemu
-    scoring = { response = 0.0; };
     servers = ( { address = "198.18.8.1"; }, { address = "198.18.8.2"; },
                 { address = "198.18.8.3"; } ); },
   { name = "wt"; policy = "weighted"; threshold = 0.01; $PROBES
