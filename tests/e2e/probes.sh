@@ -175,6 +175,10 @@ oset 2 status=200 body=ok cpu=0.20 keepalive=1
 oset 3 status=200 body=ok cpu=0.50 keepalive=1
 wait_for 5000 answers dyn.cdn.example 198.18.8.2 && pass lowest_least_loaded ||
 	fail lowest_least_loaded "answered $(a_of dyn.cdn.example): $(sctl server list pool dyn)"
+# settled: five answers in a row (the three origins' new loads reach the
+# scores one probe at a time)
+steady() { for _ in 1 2 3 4 5; do answers "$1" "$2" || return 1; done; }
+wait_for 5000 steady dyn.cdn.example 198.18.8.2
 q=$(for _ in $(seq 30); do a_of dyn.cdn.example; echo; done | sort -u | tr '\n' ' ')
 check_eq lowest_every_answer "198.18.8.2 " "$q"
 oset 2 status=200 body=ok cpu=0.95 keepalive=1
