@@ -156,17 +156,14 @@ static __always_inline struct ps_name *ps_long_lookup(__u8 *key, __u32 off,
 }
 
 /*
- * A name of at most 32 wire bytes in ps_ntab: key is the name zero padded
- * to 32 bytes, ntab the ps_gen word (buffer bit, seed).  Copies the entry
- * into st and returns 1 if found.
+ * A name of at most 32 wire bytes in ps_ntab: k0..k3 the name zero padded
+ * to 32 bytes, as loaded from memory; ntab the ps_gen word (buffer bit,
+ * seed).  Returns its entry, or NULL.
  */
-static __always_inline int ps_short_lookup(struct ps_dstate *st,
-					   const __u8 *key, __u32 ntab)
+static __always_inline const struct ps_nent *
+ps_ntab_find(__u64 k0, __u64 k1, __u64 k2, __u64 k3, __u32 ntab)
 {
-	__u64 k0 = ps_ld64(key), k1 = ps_ld64(key + 8);
-	__u64 k2 = ps_ld64(key + 16), k3 = ps_ld64(key + 24);
-	__u64 kw[4] = { k0, k1, k2, k3 };
-	__u32 h = ps_name_hash(kw, ntab >> 1);
+	__u32 h = ps_name_hash4(k0, k1, k2, k3, ntab >> 1);
 	__u32 base = (ntab & 1) * PS_NTAB_SIZE;
 
 	for (__u32 i = 0; i < PS_NTAB_PROBES; i++) {
@@ -176,14 +173,8 @@ static __always_inline int ps_short_lookup(struct ps_dstate *st,
 		if (!e || !(e->val.flags & PS_NAME_VALID))
 			return 0;
 		if (e->key[0] == k0 && e->key[1] == k1 && e->key[2] == k2 &&
-		    e->key[3] == k3) {
-			st->ttl = e->val.ttl;
-			st->pool = e->val.pool;
-			st->zone = e->val.zone;
-			st->nflags = e->val.flags;
-			st->zone_labels = e->val.zone_labels;
-			return 1;
-		}
+		    e->key[3] == k3)
+			return e;
 	}
 	return 0;
 }
@@ -196,6 +187,21 @@ static __always_inline void ps_take_name(struct ps_dstate *st,
 	st->zone = e->zone;
 	st->nflags = e->flags;
 	st->zone_labels = e->zone_labels;
+}
+
+/* The same with the key in memory: copies the entry into st and returns
+ * 1 if found. */
+static __always_inline int ps_short_lookup(struct ps_dstate *st,
+					   const __u8 *key, __u32 ntab)
+{
+	const struct ps_nent *e = ps_ntab_find(ps_ld64(key), ps_ld64(key + 8),
+					       ps_ld64(key + 16),
+					       ps_ld64(key + 24), ntab);
+
+	if (!e)
+		return 0;
+	ps_take_name(st, &e->val);
+	return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -343,7 +349,6 @@ static __always_inline int ps_dns_head(struct xdp_md *ctx, struct ps_pkt *pkt,
 	st->id = dh->id;
 	st->qflags = fl;
 	st->edns = dh->ar != 0;		/* verified to be OPT later */
-	st->keyed = 0;
 	return PS_OK;
 }
 
@@ -1121,224 +1126,227 @@ static __always_inline int ps_emit(struct xdp_md *ctx, struct ps_scratch *sc)
 /* The common reply, written in place                                   */
 /* ------------------------------------------------------------------ */
 
-/*
- * Addresses back to the sender, fresh lengths and checksums (the pseudo
- * header summed from the addresses as they are now).  A phase of its own:
- * the message's length comes back from scratch as an unknown and the
- * packet pointers from the context, so the verifier walks this once
- * rather than once per record count, type and EDNS.
- */
-static __always_inline int ps_fast_finish(struct xdp_md *ctx,
-					  struct ps_pkt *pkt,
-					  struct ps_scratch *sc,
-					  struct ps_stats *stats)
+/* Bit 7 of every zero byte of v (and maybe of bytes after the first
+ * zero byte, never before it). */
+static __always_inline __u64 ps_zero_bytes(__u64 v)
 {
-	void *data = ps_data(ctx);
-	void *data_end = ps_data_end(ctx);
-	__u32 l3 = pkt->l3 & 0x1f, l4 = pkt->l4 & 0x7f;
-	__u32 ulen = 8 + (PS_GET(sc->st.pos) & 0x1ff);
-	int v6 = pkt->family == 6;
-	struct udphdr *udp;
-	__u64 sum;
-
-	if (data + l3 + 40 > data_end)
-		return XDP_DROP;
-	{
-		__u8 *e = data;
-		__u32 t32;
-		__u16 t16;
-
-		t32 = ps_ld32(e);
-		t16 = ps_ld16(e + 4);
-		ps_st32(e, ps_ld32(e + 6));
-		ps_st16(e + 4, ps_ld16(e + 10));
-		ps_st32(e + 6, t32);
-		ps_st16(e + 10, t16);
-	}
-	if (!v6) {
-		struct iphdr *ip = data + l3;
-		__be32 a = ip->saddr;
-		__u16 *w = (__u16 *)ip, tot = bpf_htons(20 + ulen);
-		__u64 hc;
-
-		/* RFC 1624: HC' = ~(~HC + ~m + m') for each changed word
-		 * (the query's checksum was found right); swapping the
-		 * addresses changes no sum */
-		hc = (__u16)~ip->check;
-		hc += (__u16)~w[1] + tot;			/* total length */
-		hc += (__u16)~w[3];				/* fragment: 0 */
-		ip->saddr = ip->daddr;
-		ip->daddr = a;
-		ip->tot_len = tot;
-		ip->frag_off = 0;
-		hc += (__u16)~w[4];				/* TTL, protocol */
-		ip->ttl = 64;
-		hc += w[4];
-		ip->check = ~ps_csum_fold(hc);
-		sum = (__u64)ip->saddr + ip->daddr;
-	} else {
-		struct ipv6hdr *ip6 = data + l3;
-		__u64 *a = (__u64 *)&ip6->saddr;
-		__u64 s0 = ps_ld64(a), s1 = ps_ld64(a + 1);
-
-		ps_st64(a, ps_ld64(a + 2));
-		ps_st64(a + 1, ps_ld64(a + 3));
-		ps_st64(a + 2, s0);
-		ps_st64(a + 3, s1);
-		ip6->payload_len = bpf_htons(ulen);
-		ip6->hop_limit = 64;
-		sum = (s0 & 0xffffffff) + (s0 >> 32) + (s1 & 0xffffffff) +
-		      (s1 >> 32);
-		s0 = ps_ld64(a);
-		s1 = ps_ld64(a + 1);
-		sum += (s0 & 0xffffffff) + (s0 >> 32) + (s1 & 0xffffffff) +
-		       (s1 >> 32);
-	}
-	sum += bpf_htons(IPPROTO_UDP) + bpf_htons(ulen);
-	udp = data + l4;
-	if ((void *)(udp + 1) > data_end)
-		return XDP_DROP;
-	{
-		__be16 sp = udp->source;
-
-		udp->source = udp->dest;
-		udp->dest = sp;
-	}
-	udp->len = bpf_htons(ulen);
-	udp->check = 0;
-	/* UDP header and message, 8 bytes at a time; the last partial word
-	 * is read as the 8 bytes ending the frame, its earlier bytes
-	 * shifted out */
-	{
-		__u8 *u = (__u8 *)udp;
-		__u64 v;
-
-		for (__u32 c = 0; c < (8 + PS_DNS_HDR_LEN + PS_KEY_S + 4 +
-				       PS_ANSWERS_MAX * 28 + 11) / 8; c++) {
-			__u8 *p = u + c * 8;
-
-			if (c * 8 + 8 > ulen)
-				break;
-			ps_barrier_var(p);
-			if ((void *)(p + 8) > data_end)
-				return XDP_DROP;
-			v = ps_ld64(p);
-			sum += (v & 0xffffffff) + (v >> 32);
-		}
-		if (ulen & 7) {
-			__u32 t = (ulen - 8) & 0x3ff;
-			__u8 *p;
-
-			ps_barrier_var(t);
-			p = u + t;
-			ps_barrier_var(p);
-			if ((void *)(p + 8) > data_end)
-				return XDP_DROP;
-			v = ps_ld64(p) >> (64 - 8 * (ulen & 7));
-			sum += (v & 0xffffffff) + (v >> 32);
-		}
-	}
-	{
-		__u16 csum = ~ps_csum_fold(sum);
-
-		udp->check = csum ? csum : 0xffff;
-	}
-	stats->c[PS_ST_NOERROR]++;
-	return XDP_TX;
+	return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
 }
 
-/* After the general path's header checks and label walk: the shape
- * (IPv4 without options or IPv6, a name of at most 32 bytes with 32
- * bytes of frame from its start), QTYPE, the OPT, the key and the name's
- * entry, the pool's records: what the reply will hold, left in scratch
- * (an, slot, qend, ...). */
-static __always_inline int ps_fast_find(struct xdp_md *ctx, struct ps_pkt *pkt,
-					struct ps_scratch *sc,
-					const struct ps_cfg *cfg,
-					const struct ps_sel **selp)
+/* z != 0 from ps_zero_bytes(): *mask keeps the bytes up to and
+ * including the first zero byte; returns their number (1..8). */
+static __always_inline __u32 ps_zero_end(__u64 z, __u64 *mask)
+{
+	__u64 low = z & -z;
+
+	*mask = low ^ (low - 1);
+	/* low >> 7 is 1 << 8k; the product's top byte is then byte 7 - k of
+	 * the constant, k + 1 */
+	return ((low >> 7) * 0x0102030405060708ULL) >> 56;
+}
+
+/* Sum of a 64-bit word as two 32-bit ones (no carry lost). */
+static __always_inline __u64 ps_sum64(__u64 v)
+{
+	return (v & 0xffffffff) + (v >> 32);
+}
+
+/*
+ * Most queries are A or AAAA for a steered name of at most 32 bytes, with
+ * or without a plain OPT, over IPv4 without options or IPv6: the reply is
+ * the query with the answers (and our OPT) where the query's OPT was.
+ * The in-place writer answers exactly those in the frame itself, before
+ * the general path: one pass over the headers, the name read as four
+ * words (its end found as its first zero byte: a name equal byte for byte
+ * to a configured one is that name, labels and all, so no label walk),
+ * one name-table probe, the records written after the question, and both
+ * checksums summed from values in registers (the IPv4 header's from the
+ * query's, checked right; the UDP checksum from the question's words read
+ * for the key and the fields written), never read back from the frame.
+ *
+ * Two phases, as in the general path: what the reply will hold is left
+ * in scratch (an, qend, pos, slot, nsum, ...) and read back after the
+ * frame grew, so the verifier walks the writer once, not once per name
+ * length, record count, type and EDNS, and the stack holds no spills
+ * across the helper call.
+ *
+ * Returns PS_OK with *selp set, or PS_CONTINUE with the frame untouched:
+ * the general path goes on, with this key and lookup if it got that far
+ * (st.keyed; the general path checks its walk found the same name length).
+ */
+static __always_inline int ps_inplace_find(struct xdp_md *ctx,
+					   struct ps_pkt *pkt,
+					   struct ps_scratch *sc,
+					   const struct ps_cfg *cfg,
+					   const struct ps_sel **selp)
 {
 	void *data = ps_data(ctx);
 	void *data_end = ps_data_end(ctx);
 	struct ps_dstate *st = &sc->st;
 	__u32 l3 = pkt->l3 & 0x1f, l4 = pkt->l4 & 0x7f;
-	__u32 name_len = PS_GET(st->name_len) & (2 * PS_KEY_S - 1);
-	__u32 msg_len = PS_GET(st->msg_len), qend, limit, n, rlen;
-	__u8 *q = data + l4 + 8 + PS_DNS_HDR_LEN, *o;
-	__u32 gi = PS_GEN_NTAB, *gen;
-	__u64 *k = (__u64 *)sc->key;
+	int v6 = pkt->family == 6, aaaa, edns;
+	struct udphdr *udp = data + l4;
+	struct ps_dnshdr *dh = (void *)(udp + 1);
+	__u8 *q = (__u8 *)(dh + 1), *o;
+	__u64 w0, w1, w2, w3, m, z, cnt;
+	__u32 nl, ulen, qend, limit, n, rlen, ntab, gi = PS_GEN_NTAB, *gen;
+	const struct ps_nent *e;
 	const struct ps_sel *sel;
-	__u16 qtype;
+	__u16 fl;
 
-	if ((pkt->family == 4 && pkt->ihl != 20) ||
-	    (void *)(q + PS_KEY_S) > data_end || name_len > PS_KEY_S ||
-	    data + l3 + 40 > data_end)
+	if ((void *)(q + PS_KEY_S) > data_end || data + l3 + 40 > data_end ||
+	    (!v6 && pkt->ihl != 20))
 		return PS_CONTINUE;
-	o = q + name_len;
-	ps_barrier_var(o);
+	if (!ps_dst_ours(data, data_end, pkt, cfg))
+		return PS_CONTINUE;
+	if ((*(__u8 *)data & 1) || udp->source == 0)
+		return PS_CONTINUE;
+	ulen = ps_len16(udp->len);
+	if (ulen != pkt->l4_len || ulen < 8 + PS_DNS_HDR_LEN + 5)
+		return PS_CONTINUE;
+	if (!v6) {
+		struct iphdr *ip = data + l3;
+		__u32 s = bpf_ntohl(ip->saddr), *h = (__u32 *)ip;
+
+		if (s == 0 || s == 0xffffffff || (s >> 28) == 0xe ||
+		    (s >> 24) == 127)
+			return PS_CONTINUE;
+		if (ps_csum_fold40((__u64)h[0] + h[1] + h[2] + h[3] + h[4]) !=
+		    0xffff)
+			return PS_CONTINUE;
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+
+		if (ip6->saddr.in6_u.u6_addr8[0] == 0xff || udp->check == 0)
+			return PS_CONTINUE;
+	}
+	fl = bpf_ntohs(dh->flags);
+	if (fl & (DNS_QR | DNS_OPCODE | DNS_TC))
+		return PS_CONTINUE;
+	/* QDCOUNT 1, AN and NS 0, AR 0 or 1, as the bytes are in memory */
+	cnt = ps_ld64_at(dh, 4);
+	if (cnt == 0x0100)
+		edns = 0;
+	else if (cnt == 0x0100000000000100ULL)
+		edns = 1;
+	else
+		return PS_CONTINUE;
+
+	/* the name: its bytes up to the first zero byte */
+	w0 = ps_ld64_at(q, 0);
+	w1 = ps_ld64_at(q, 8);
+	w2 = ps_ld64_at(q, 16);
+	w3 = ps_ld64_at(q, 24);
+	if ((z = ps_zero_bytes(w0))) {
+		nl = ps_zero_end(z, &m);
+		w0 &= m;
+		w1 = w2 = w3 = 0;
+	} else if ((z = ps_zero_bytes(w1))) {
+		nl = 8 + ps_zero_end(z, &m);
+		w1 &= m;
+		w2 = w3 = 0;
+	} else if ((z = ps_zero_bytes(w2))) {
+		nl = 16 + ps_zero_end(z, &m);
+		w2 &= m;
+		w3 = 0;
+	} else if ((z = ps_zero_bytes(w3))) {
+		nl = 24 + ps_zero_end(z, &m);
+		w3 &= m;
+	} else {
+		return PS_CONTINUE;	/* longer than 32 bytes */
+	}
+	/* the name's part of the UDP checksum (it starts at an even
+	 * offset), then the key: lower case */
+	st->nsum = ps_sum64(w0) + ps_sum64(w1) + ps_sum64(w2) + ps_sum64(w3);
+	w0 = ps_lower8(w0);
+	w1 = ps_lower8(w1);
+	w2 = ps_lower8(w2);
+	w3 = ps_lower8(w3);
+
+	gen = bpf_map_lookup_elem(&ps_gen, &gi);
+	if (!gen)
+		return PS_CONTINUE;
+	/* the general path takes the key and this lookup's outcome over */
+	ntab = *gen;
+	st->ntab = ntab;
+	e = ps_ntab_find(w0, w1, w2, w3, ntab);
+	st->keyed = 1;
+	st->kname_len = nl;
+	/* and what ps_dns_head() leaves, whose checks all passed here */
+	st->l3 = l3;
+	st->dns = l4 + 8;
+	st->msg_len = ulen - 8;
+	st->id = dh->id;
+	st->qflags = fl;
+	st->edns = edns;
+	if (!e) {
+		__u64 *k = (__u64 *)sc->key;
+
+		st->found = 0;
+		k[0] = w0;
+		k[1] = w1;
+		k[2] = w2;
+		k[3] = w3;
+		/* suffixes are read 32 bytes from any label: zeros after */
+		k[4] = 0;
+		k[5] = 0;
+		k[6] = 0;
+		k[7] = 0;
+		return PS_CONTINUE;
+	}
+	ps_take_name(st, &e->val);
+	st->found = 1;
+	if (!(e->val.flags & PS_NAME_POOL) || e->val.pool >= PS_MAX_POOLS)
+		return PS_CONTINUE;
+
+	/* QTYPE A or AAAA, class IN; then the end of the message */
+	nl &= 0x3f;
+	o = q + nl;
 	if ((void *)(o + 4) > data_end)
 		return PS_CONTINUE;
-	qtype = bpf_ntohs(ps_ld16(o));
-	if ((qtype != PS_T_A && qtype != PS_T_AAAA) ||
-	    ps_ld16(o + 2) != bpf_htons(PS_C_IN))
+	switch (ps_ld32_at(o, 0)) {
+	case 0x01000100:
+		aaaa = 0;
+		break;
+	case 0x01001c00:
+		aaaa = 1;
+		break;
+	default:
 		return PS_CONTINUE;
-	qend = PS_DNS_HDR_LEN + name_len + 4;
-	if (!PS_GET(st->edns)) {
-		if (msg_len != qend)
+	}
+	qend = PS_DNS_HDR_LEN + nl + 4;
+	if (!edns) {
+		if (ulen != 8 + qend)
 			return PS_CONTINUE;
 		limit = 512;
 	} else {
 		o += 4;
 		/* root owner, OPT, version 0, no options: anything else is
 		 * the general path's (BADVERS, options, TSIG) */
-		if ((void *)(o + 11) > data_end || msg_len != qend + 11 ||
-		    o[0] != 0 || ps_ld16(o + 1) != bpf_htons(PS_T_OPT) ||
-		    o[6] != 0 || ps_ld16(o + 9) != 0)
+		if ((void *)(o + 11) > data_end || ulen != 8 + qend + 11 ||
+		    o[0] != 0 || ps_ld16_at(o, 1) != bpf_htons(PS_T_OPT) ||
+		    o[6] != 0 || ps_ld16_at(o, 9) != 0)
 			return PS_CONTINUE;
-		limit = ps_edns_limit(bpf_ntohs(ps_ld16(o + 3)), cfg);
+		limit = ps_edns_limit(bpf_ntohs(ps_ld16_at(o, 3)), cfg);
 	}
 
-	/* the key: the name lower-cased, zero padded to 32 bytes */
-#pragma unroll
-	for (int c = 0; c < PS_KEY_S / 8; c++) {
-		__u64 m = ps_key_mask(name_len, c);
-
-		k[c] = ps_lower8(ps_ld64(q + c * 8)) & m;
-	}
-	/* suffixes are read 32 bytes from any label: zeros after */
-	k[4] = 0;
-	k[5] = 0;
-	k[6] = 0;
-	k[7] = 0;
-	gen = bpf_map_lookup_elem(&ps_gen, &gi);
-	if (!gen)
-		return PS_CONTINUE;
-	/* the general path takes the key and this lookup's outcome over */
-	st->ntab = *gen;
-	st->found = ps_short_lookup(st, sc->key, *gen);
-	st->keyed = 1;
-	if (!st->found || !(st->nflags & PS_NAME_POOL) ||
-	    st->pool >= PS_MAX_POOLS)
-		return PS_CONTINUE;
-
-	sel = ps_lookup_gen(&ps_sel, st->pool, PS_GEN_POOL(st->pool));
+	sel = ps_lookup_gen(&ps_sel, e->val.pool, PS_GEN_POOL(e->val.pool));
 	if (!sel)
 		return PS_CONTINUE;
-	n = qtype == PS_T_AAAA ? sel->a6 : sel->a4;
+	n = aaaa ? sel->a6 : sel->a4;
 	if (n == 0 || n > PS_ANSWERS_MAX)
 		return PS_CONTINUE;	/* NODATA or SERVFAIL: general path */
-	rlen = qend + n * (qtype == PS_T_AAAA ? 28 : 16) +
-	       (PS_GET(st->edns) ? 11 : 0);
+	rlen = qend + n * (aaaa ? 28 : 16) + (edns ? 11 : 0);
 	if (rlen > limit)
 		return PS_CONTINUE;	/* TC=1: general path */
 	if (sel->mode == PS_SEL_HASH)
-		st->slot = ps_client_slot(pkt->family == 6 ?
-						  (__u32 *)(data + l3 + 8) :
-						  (__u32 *)(data + l3 + 12),
-					  pkt->family == 6, sel->prefix4,
-					  sel->prefix6, sel->seed);
+		st->slot = ps_client_slot(v6 ? (__u32 *)(data + l3 + 8) :
+					       (__u32 *)(data + l3 + 12),
+					  v6, sel->prefix4, sel->prefix6,
+					  sel->seed);
 	else
 		st->slot = ps_rand_slot(sc);
-	st->qtype = qtype;
+	st->qtype = aaaa ? PS_T_AAAA : PS_T_A;
 	st->qend = qend;
 	st->an = n;
 	st->pos = rlen;
@@ -1346,41 +1354,59 @@ static __always_inline int ps_fast_find(struct xdp_md *ctx, struct ps_pkt *pkt,
 	return PS_OK;
 }
 
-/* The records and our OPT where the query's OPT was, and the DNS
- * header; grows the frame first.  Returns PS_OK, PS_CONTINUE (frame
- * untouched) or XDP_DROP. */
-static __always_inline int ps_fast_records(struct xdp_md *ctx,
-					   struct ps_pkt *pkt,
-					   struct ps_scratch *sc,
-					   const struct ps_cfg *cfg,
-					   const struct ps_sel *sel)
+/*
+ * The reply in the frame: grown, records and our OPT after the question,
+ * header flags and counts, addresses back to the sender, lengths and
+ * checksums.  Returns XDP_TX, PS_CONTINUE (growing failed, the frame is
+ * untouched) or XDP_DROP (changed, then could not be finished: never
+ * expected).
+ */
+static __always_inline int ps_inplace_write(struct xdp_md *ctx,
+					    struct ps_pkt *pkt,
+					    struct ps_scratch *sc,
+					    const struct ps_cfg *cfg,
+					    const struct ps_sel *sel,
+					    struct ps_stats *stats)
 {
 	void *data = ps_data(ctx);
 	void *data_end = ps_data_end(ctx);
 	struct ps_dstate *st = &sc->st;
 	__u32 l3 = pkt->l3 & 0x1f, l4 = pkt->l4 & 0x7f;
-	__u32 rlen = PS_GET(st->pos) & 0x1ff, n = PS_GET(st->an);
-	__u32 slot = PS_GET(st->slot), qend = PS_GET(st->qend) & 0x3f;
-	int v6 = PS_GET(st->qtype) == PS_T_AAAA;
-	__be32 ttl = bpf_htonl(st->ttl);
+	__u32 rlen = PS_GET(st->pos) & 0x1ff, ulen = 8 + rlen;
+	__u32 n = PS_GET(st->an), slot = PS_GET(st->slot);
+	__u32 qend = PS_GET(st->qend) & 0x3f;
+	int aaaa = PS_GET(st->qtype) == PS_T_AAAA, edns = PS_GET(st->edns);
+	struct udphdr *udp;
 	struct ps_dnshdr *dh;
-	long flen, delta;
+	__u64 sum, tsum;
+	__u16 fl, csum;
+	__be32 ttl;
+	long delta;
 	__u8 *o;
 
 	if (!sel)
 		return PS_CONTINUE;
-	flen = data_end - data;
-	ps_barrier_var(flen);
-	delta = (long)(l3 + (pkt->family == 6 ? 40 : 20) + 8 + rlen) - flen;
+	delta = (long)(l4 + ulen) - (long)(data_end - data);
 	if (delta && bpf_xdp_adjust_tail(ctx, delta))
 		return PS_CONTINUE;	/* untouched: the general path tries
 					 * the head */
-
 	data = ps_data(ctx);
 	data_end = ps_data_end(ctx);
-	dh = data + l4 + 8;
-	if ((void *)(dh + 1) > data_end)
+	udp = data + l4;
+	dh = (void *)(udp + 1);
+	if (data + l3 + 40 > data_end || (void *)(dh + 1) > data_end)
 		return XDP_DROP;
+
+	/* What follows the name (QTYPE, QCLASS, records, OPT) is summed as
+	 * if it started at an even offset, and swapped below if not. */
+	ttl = bpf_htonl(PS_GET(st->ttl));
+	tsum = (__u64)n * ((__u32)ttl + bpf_htons(0xc000 | PS_DNS_HDR_LEN) +
+			   bpf_htons(PS_C_IN) +
+			   (aaaa ? bpf_htons(PS_T_AAAA) + bpf_htons(16) :
+				   bpf_htons(PS_T_A) + bpf_htons(4)));
+	tsum += (aaaa ? bpf_htons(PS_T_AAAA) : bpf_htons(PS_T_A)) +
+		bpf_htons(PS_C_IN);
+
 	o = (__u8 *)dh + qend;
 	for (__u32 i = 0; i < PS_ANSWERS_MAX; i++) {
 		__u32 idx;
@@ -1391,75 +1417,136 @@ static __always_inline int ps_fast_records(struct xdp_md *ctx,
 		if ((void *)(o + 16) > data_end)
 			return XDP_DROP;
 		/* owner: a pointer to the question */
-		ps_st16(o, bpf_htons(0xc000 | PS_DNS_HDR_LEN));
-		ps_st16(o + 2, bpf_htons(v6 ? PS_T_AAAA : PS_T_A));
-		ps_st16(o + 4, bpf_htons(PS_C_IN));
-		ps_st32(o + 6, ttl);
-		if (!v6) {
+		ps_st16_at(o, 0, bpf_htons(0xc000 | PS_DNS_HDR_LEN));
+		ps_st16_at(o, 2, aaaa ? bpf_htons(PS_T_AAAA) : bpf_htons(PS_T_A));
+		ps_st16_at(o, 4, bpf_htons(PS_C_IN));
+		ps_st32_at(o, 6, ttl);
+		if (!aaaa) {
+			__be32 a;
+
 			idx = sel->slot4[slot & (PS_SEL_SLOTS - 1)][i] &
 			      (PS_POOL_SERVERS_MAX - 1);
-			ps_st16(o + 10, bpf_htons(4));
-			ps_st32(o + 12, sel->addr4[idx]);
+			a = sel->addr4[idx];
+			ps_st16_at(o, 10, bpf_htons(4));
+			ps_st32_at(o, 12, a);
+			tsum += a;
 			o += 16;
 		} else {
+			__u64 a0, a1;
+
 			if ((void *)(o + 28) > data_end)
 				return XDP_DROP;
 			idx = sel->slot6[slot & (PS_SEL_SLOTS - 1)][i] &
 			      (PS_POOL_SERVERS_MAX - 1);
-			ps_st16(o + 10, bpf_htons(16));
-			ps_st64(o + 12, ((const __u64 *)sel->addr6[idx])[0]);
-			ps_st64(o + 20, ((const __u64 *)sel->addr6[idx])[1]);
+			a0 = ((const __u64 *)sel->addr6[idx])[0];
+			a1 = ((const __u64 *)sel->addr6[idx])[1];
+			ps_st16_at(o, 10, bpf_htons(16));
+			ps_st64_at(o, 12, a0);
+			ps_st64_at(o, 20, a1);
+			tsum += ps_sum64(a0) + ps_sum64(a1);
 			o += 28;
 		}
 	}
-	if (PS_GET(st->edns)) {
+	if (edns) {
 		ps_barrier_var(o);
 		if ((void *)(o + 11) > data_end)
 			return XDP_DROP;
 		o[0] = 0;
-		ps_st16(o + 1, bpf_htons(PS_T_OPT));
-		ps_st16(o + 3, bpf_htons(cfg->edns_size));
-		ps_st32(o + 5, 0);	/* extended rcode, version, DO clear */
-		ps_st16(o + 9, 0);	/* no options */
+		ps_st16_at(o, 1, bpf_htons(PS_T_OPT));
+		ps_st16_at(o, 3, bpf_htons(cfg->edns_size));
+		ps_st32_at(o, 5, 0);	/* extended rcode, version, DO clear */
+		ps_st16_at(o, 9, 0);	/* no options */
+		/* its TYPE and UDP size sit at odd offsets in it */
+		tsum += PS_T_OPT + cfg->edns_size;
 	}
-	dh->flags = bpf_htons(DNS_QR | DNS_AA |
-			      (PS_GET(st->qflags) & (DNS_RD | DNS_CD)));
+	/* at an odd offset each 16-bit word of it is swapped: x 256 modulo
+	 * 0xffff, which the fold below takes (one fold first keeps the sum
+	 * below 2^40) */
+	tsum = (tsum & 0xffff) + (tsum >> 16);
+	tsum <<= (qend & 1) * 8;
+
+	fl = DNS_QR | DNS_AA | (PS_GET(st->qflags) & (DNS_RD | DNS_CD));
+	dh->flags = bpf_htons(fl);
 	dh->an = bpf_htons(n);
 	/* qd stays 1, ns 0 and ar 0 or 1 */
-	return PS_OK;
+	sum = tsum + PS_GET(st->nsum) + dh->id + bpf_htons(fl) +
+	      bpf_htons(1) + bpf_htons(n) + (edns ? bpf_htons(1) : 0) +
+	      2 * bpf_htons(ulen) + bpf_htons(IPPROTO_UDP);
+
+	/* Ethernet addresses, back to the sender */
+	{
+		__u8 *eh = data;
+		__u32 t32 = ps_ld32_at(eh, 0);
+		__u16 t16 = ps_ld16_at(eh, 4);
+
+		ps_st32_at(eh, 0, ps_ld32_at(eh, 6));
+		ps_st16_at(eh, 4, ps_ld16_at(eh, 10));
+		ps_st32_at(eh, 6, t32);
+		ps_st16_at(eh, 10, t16);
+	}
+	if (pkt->family == 4) {
+		struct iphdr *ip = data + l3;
+		__u32 *h = (__u32 *)ip, s = ip->saddr, d = ip->daddr;
+		__u32 h0 = h[0] & 0xffff, h1 = h[1] & 0xffff;
+		__u16 tot = bpf_htons(20 + ulen);
+
+		/* the header as it will be: length, no fragment bits, TTL
+		 * 64; the sum of the addresses does not change with the
+		 * swap */
+		ip->tot_len = tot;
+		ip->frag_off = 0;
+		ip->ttl = 64;
+		ip->saddr = d;
+		ip->daddr = s;
+		ip->check = ~ps_csum_fold40((__u64)h0 + tot + h1 +
+					  (64 | IPPROTO_UDP << 8) +
+					  (__u64)s + d);
+		sum += (__u64)s + d;
+	} else {
+		struct ipv6hdr *ip6 = data + l3;
+		__u8 *a = (__u8 *)&ip6->saddr;
+		__u64 s0 = ps_ld64_at(a, 0), s1 = ps_ld64_at(a, 8);
+		__u64 d0 = ps_ld64_at(a, 16), d1 = ps_ld64_at(a, 24);
+
+		ps_st64_at(a, 0, d0);
+		ps_st64_at(a, 8, d1);
+		ps_st64_at(a, 16, s0);
+		ps_st64_at(a, 24, s1);
+		ip6->payload_len = bpf_htons(ulen);
+		ip6->hop_limit = 64;
+		sum += ps_sum64(s0) + ps_sum64(s1) + ps_sum64(d0) +
+		       ps_sum64(d1);
+	}
+	{
+		__u32 ports = ps_ld32_at(udp, 0);
+
+		sum += ports;
+		ps_st32_at(udp, 0, (ports >> 16) | (ports << 16));
+	}
+	udp->len = bpf_htons(ulen);
+	csum = ~ps_csum_fold40(sum);
+	udp->check = csum ? csum : 0xffff;
+	stats->c[PS_ST_NOERROR]++;
+	return XDP_TX;
 }
 
-/*
- * Most queries are A or AAAA for a steered name of at most 32 bytes, with
- * or without a plain OPT, over IPv4 without options or IPv6: the reply is
- * the query with the answers (and our OPT) where the query's OPT was.
- * ps_dns_fast() answers exactly those in the frame itself: no copy of the
- * message into scratch and back, the question left where it is.  It
- * runs after the general header checks and label walk (the query is
- * counted already) and returns XDP_TX, XDP_DROP (the frame changed, then
- * could not be finished), or PS_CONTINUE with the frame untouched: the
- * general path goes on, with the key and name lookup done here if it got
- * that far (st.keyed).  The reply is the one the general path would
- * send, byte for byte (tests/bpf/dns_packets compares the two).  Phases
- * as in the general path: each takes its inputs from scratch, so the
- * verifier walks each once.
- */
-static __always_inline int ps_dns_fast(struct xdp_md *ctx, struct ps_pkt *pkt,
-				       struct ps_scratch *sc,
-				       const struct ps_cfg *cfg,
-				       struct ps_stats *stats)
+/* The common reply in place (above): XDP_TX, XDP_DROP, or PS_CONTINUE
+ * with the frame untouched. */
+static __always_inline int ps_dns_inplace(struct xdp_md *ctx,
+					  struct ps_pkt *pkt,
+					  struct ps_scratch *sc,
+					  const struct ps_cfg *cfg,
+					  struct ps_stats *stats)
 {
 	const struct ps_sel *sel = NULL;
 	int rc;
 
-	if (ps_fast_find(ctx, pkt, sc, cfg, &sel) != PS_OK)
+	if (ps_inplace_find(ctx, pkt, sc, cfg, &sel) != PS_OK)
 		return PS_CONTINUE;
-	rc = ps_fast_records(ctx, pkt, sc, cfg, sel);
-	if (rc == PS_CONTINUE)
-		return rc;
-	if (rc != PS_OK)
-		return XDP_DROP;
-	return ps_fast_finish(ctx, pkt, sc, stats);
+	rc = ps_inplace_write(ctx, pkt, sc, cfg, sel, stats);
+	if (rc != PS_CONTINUE)
+		stats->c[PS_ST_QUERIES]++;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1492,20 +1579,11 @@ static __always_inline int ps_dns(struct xdp_md *ctx, struct ps_pkt *pkt,
 	if (!sc)
 		return PS_CONTINUE;
 
-	rc = ps_dns_head(ctx, pkt, sc, cfg);
-	if (rc == PS_NOTOURS)
-		return PS_CONTINUE;
-	stats->c[PS_ST_QUERIES]++;
-	if (!(cfg->flags & PS_CFG_READY)) {
-		stats->c[PS_ST_PASS_NOTREADY]++;
-		goto pass;
-	}
-	if (rc == PS_OK)
-		rc = ps_dns_walk(ctx, sc);
-	/* the common reply, in place; what it does not take goes on here
-	 * with the header checks and labels already done */
-	if (rc == PS_OK && !(cfg->flags & PS_CFG_NO_FAST)) {
-		verdict = ps_dns_fast(ctx, pkt, sc, cfg, stats);
+	/* the common reply, in place; what it does not take goes on here,
+	 * with its key and name lookup if it got that far */
+	sc->st.keyed = 0;
+	if ((cfg->flags & (PS_CFG_READY | PS_CFG_NO_FAST)) == PS_CFG_READY) {
+		verdict = ps_dns_inplace(ctx, pkt, sc, cfg, stats);
 		if (verdict == XDP_TX)
 			return XDP_TX;
 		if (verdict == XDP_DROP) {
@@ -1513,6 +1591,28 @@ static __always_inline int ps_dns(struct xdp_md *ctx, struct ps_pkt *pkt,
 			return XDP_DROP;
 		}
 	}
+
+	/* the in-place writer's checks are ps_dns_head()'s: passed if it got
+	 * as far as the name lookup */
+	if (PS_GET(sc->st.keyed)) {
+		rc = PS_OK;
+	} else {
+		rc = ps_dns_head(ctx, pkt, sc, cfg);
+		if (rc == PS_NOTOURS)
+			return PS_CONTINUE;
+	}
+	stats->c[PS_ST_QUERIES]++;
+	if (!(cfg->flags & PS_CFG_READY)) {
+		stats->c[PS_ST_PASS_NOTREADY]++;
+		goto pass;
+	}
+	if (rc == PS_OK)
+		rc = ps_dns_walk(ctx, sc);
+	/* the in-place writer's key is this name's only if its end is the
+	 * one the walk found */
+	if (rc == PS_OK && PS_GET(sc->st.keyed) &&
+	    PS_GET(sc->st.kname_len) != PS_GET(sc->st.name_len))
+		sc->st.keyed = 0;
 	if (rc == PS_OK)
 		rc = ps_dns_save(ctx, pkt, sc);
 	if (rc == PS_OK)

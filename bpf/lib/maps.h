@@ -123,11 +123,13 @@ struct ps_dstate {
 	__u8  l3;		/* frame offset of the IP header */
 	__u32 ip6_flow;		/* IPv6 version/class/flow word to echo */
 	__u16 ip_id;
-	__u8  slot;		/* fast path: selection slot of the answer */
-	/* 1: the fast path built key[] and looked the name up (found: 1
-	 * with the entry in ttl, pool, ...; 0 not there) before it let the
-	 * general path have the query */
+	/* 1: the in-place writer built key[] for a name of kname_len
+	 * bytes and looked it up (found: 1 with the entry in ttl, pool,
+	 * ...; 0 not there) before it let the general path have the query */
 	__u8  keyed;
+	__u8  kname_len;
+	__u8  slot;		/* in place: selection slot of the answer */
+	__u64 nsum;		/* in place: the name's UDP checksum sum */
 	__u8  l2[24] __attribute__((aligned(8)));	/* frame head */
 };
 

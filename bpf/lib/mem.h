@@ -34,6 +34,26 @@ static __always_inline void ps_st##bits(void *p, __u##bits v)		\
 		     : : [p] "r"(p), [v] "r"(v));			\
 }
 
+/* The same at p + off, off a constant: one instruction, where p + off
+ * passed to the forms above costs an addition into another register
+ * first. */
+#define PS_LD_AT(bits)							\
+static __always_inline __u##bits ps_ld##bits##_at(const void *p, int off)\
+{									\
+	__u##bits v;							\
+									\
+	asm volatile("%[v] = *(u" #bits " *)(%[p] + %[o])"		\
+		     : [v] "=r"(v) : [p] "r"(p), [o] "i"(off) : "memory");\
+	return v;							\
+}
+
+#define PS_ST_AT(bits)							\
+static __always_inline void ps_st##bits##_at(void *p, int off, __u##bits v)\
+{									\
+	asm volatile("*(u" #bits " *)(%[p] + %[o]) = %[v]"		\
+		     : : [p] "r"(p), [o] "i"(off), [v] "r"(v));		\
+}
+
 #define ps_mem_barrier()	asm volatile("" ::: "memory")
 
 PS_LD(16)
@@ -42,5 +62,11 @@ PS_LD(64)
 PS_ST(16)
 PS_ST(32)
 PS_ST(64)
+PS_LD_AT(16)
+PS_LD_AT(32)
+PS_LD_AT(64)
+PS_ST_AT(16)
+PS_ST_AT(32)
+PS_ST_AT(64)
 
 #endif

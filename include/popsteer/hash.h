@@ -61,18 +61,36 @@ PS_UNROLL
 	return ps_hash32(h ^ seed) & (PS_SEL_SLOTS - 1);
 }
 
-/* Slot of a short name in ps_ntab (key: 4 words of the padded name). */
+/*
+ * Slot of a short name in ps_ntab (key: the 4 words of the padded name,
+ * as loaded from memory).  Each word, mixed with the seed, times its own
+ * odd constant, the products summed, then one more mix and multiply, the
+ * top 16 bits taken.  The four products are independent, so the data
+ * plane waits for two multiplies, not four in a chain; tables built with
+ * it fill like those of a random hash (the same share of seeds fits
+ * 8000-16000 sequential, structured or random names in 8 probes).  A new
+ * seed changes which names collide (steerd draws one when a name does not
+ * fit its probe window).
+ */
+static inline __u32 ps_name_hash4(__u64 k0, __u64 k1, __u64 k2, __u64 k3,
+				  __u32 seed)
+{
+	__u64 s = (__u64)seed * 0x9e3779b97f4a7c15ULL;
+	__u64 h = (k0 ^ s) * 0xff51afd7ed558ccdULL +
+		  (k1 ^ s) * 0xc4ceb9fe1a85ec53ULL +
+		  (k2 ^ s) * 0x87c37b91114253d5ULL +
+		  (k3 ^ s) * 0x4cf5ad432745937fULL;
+
+	_Static_assert(PS_NTAB_SIZE == 1 << 16, "ps_name_hash4 takes 16 bits");
+	h ^= h >> 32;
+	h *= 0x9fb21c651e98df25ULL;
+	return (__u32)(h >> 48);
+}
+
 static inline __u32 ps_name_hash(const __u64 *key, __u32 seed)
 {
-	__u64 h = seed ^ 0x9e3779b97f4a7c15ULL;
-
-PS_UNROLL
-	for (int i = 0; i < PS_KEY_S / 8; i++) {
-		h ^= key[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return (__u32)h & (PS_NTAB_SIZE - 1);
+	_Static_assert(PS_KEY_S == 32, "ps_name_hash4 takes 4 words");
+	return ps_name_hash4(key[0], key[1], key[2], key[3], seed);
 }
 
 #endif

@@ -880,6 +880,28 @@ static void t_nxdomain_below_name(void)
 	result_free(&r);
 }
 
+/* A zero byte inside a label: the in-place writer takes the name to end
+ * at its first zero byte, which is not where the labels end; its key
+ * must not be the one looked up (www\000 would be "www." plus nothing),
+ * and the answer is the general path's NXDOMAIN for the whole name. */
+static void t_zero_byte_label(void)
+{
+	static const char *names[] = { "www\\000x.shop.example",
+				       "\\000.shop.example",
+				       "w\\000.www.shop.example" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct query q = { .name = names[i], .edns = 1 };
+		struct result r;
+
+		run_query(&r, &v4, &q);
+		CHECK(memchr(r.msg + 13, 0, 5) != NULL,
+		      "%s: ldns left no zero byte in the name", names[i]);
+		expect_nxdomain(&r, &q, &shop);
+		result_free(&r);
+	}
+}
+
 /* the delegated sub-zone answers with its own SOA */
 static void t_nxdomain_subzone(void)
 {
@@ -1895,6 +1917,7 @@ static const struct {
 	{ "ipv4_udp_csum_zero", t_ipv4_udp_csum_zero },
 	{ "rd_clear", t_rd_clear },
 	{ "cd_copied", t_cd_copied },
+	{ "zero_byte_label", t_zero_byte_label },
 	{ "edns_reply", t_edns_reply },
 	{ "edns_option_dropped", t_edns_option_dropped },
 	{ "badvers", t_badvers },
