@@ -46,9 +46,12 @@ int psb_restore(struct xdp_md *ctx)
 	if (len < PSB_FRAME_MIN || len > PSB_FRAME_MAX)
 		return XDP_ABORTED;
 	cur = bpf_xdp_get_buff_len(ctx);
-	/* Called even when the length is right already, so the wrapper costs
-	 * the same whatever the previous repeat did to the frame. */
-	if (bpf_xdp_adjust_tail(ctx, (int)len - (int)cur))
+	/* A longer reply grew at the head, a shorter one shrank at the tail
+	 * (lib/dns.h): both are put back.  Called even when the length is
+	 * right already, so the wrapper costs the same whatever the previous
+	 * repeat did to the frame. */
+	if (bpf_xdp_adjust_head(ctx, cur > len ? (int)(cur - len) : 0) ||
+	    bpf_xdp_adjust_tail(ctx, cur < len ? (int)(len - cur) : 0))
 		return XDP_ABORTED;
 	if (bpf_xdp_store_bytes(ctx, 0, f->data, len))
 		return XDP_ABORTED;
@@ -176,8 +179,9 @@ int psb_lb_floor(struct xdp_md *ctx)
  * only (Ethernet, IPv4 without options, UDP to port 53, a 19-byte name,
  * an OPT record; all offsets fixed at compile time), the name compared
  * with the one in psb_floor_dns (an array, inlined), its address written
- * as the answer in front of a fresh OPT, the tail grown by the 16 bytes of
- * the A record, addresses and ports swapped, IPv4 and UDP checksums
+ * as the answer in front of a fresh OPT, the frame grown by the 16 bytes of
+ * the A record (at the head: the headers and question move up),
+ * addresses and ports swapped, IPv4 and UDP checksums
  * computed in full.  No zone or type logic, no lower-casing, no counters,
  * no VLANs or IPv6, no EDNS parsing.
  */
@@ -220,7 +224,9 @@ int psb_dns_floor(struct xdp_md *ctx)
 	    (q2 & 0xffffff) != n->name[2])
 		return XDP_PASS;
 	a = n->addr4;
-	if (bpf_xdp_adjust_tail(ctx, 16))
+	/* room for the record at the head (cheaper than the tail, which the
+	 * kernel clears), the headers and question moved up into it */
+	if (bpf_xdp_adjust_head(ctx, -16))
 		return XDP_PASS;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -228,6 +234,9 @@ int psb_dns_floor(struct xdp_md *ctx)
 	ip = data + 14;
 	if (data + PSB_FLOOR_LEN + 16 > data_end)
 		return XDP_DROP;
+#pragma unroll
+	for (int i = 0; i < (PSB_FLOOR_AN + 7) / 8; i++)
+		__builtin_memcpy(p + 8 * i, p + 16 + 8 * i, 8);
 	/* answer: pointer to the question, A, IN, TTL 30, the address */
 	*(__be16 *)(p + PSB_FLOOR_AN) = bpf_htons(0xc00c);
 	*(__be16 *)(p + PSB_FLOOR_AN + 2) = bpf_htons(1);
