@@ -4,6 +4,7 @@
  * stale names go, pools keep their slot, and a reader racing the writer
  * never sees a half-written table.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -341,10 +342,57 @@ out:
 	free(b);
 }
 
+/* A config of n names of up to 32 bytes in one pool. */
+static char *many_names(int n)
+{
+	size_t cap = 512 + (size_t)n * 64, len;
+	char *c = malloc(cap);
+
+	if (!c)
+		return NULL;
+	len = snprintf(c, cap, HEAD "pools = ( { name = \"p\"; servers = ( { address = \"198.18.40.1\"; } ); } );\n"
+		       "names = (\n");
+	for (int i = 0; i < n; i++)
+		len += snprintf(c + len, cap - len, "%s{ name = \"n%d.cdn.example\"; pool = \"p\"; }\n",
+				i ? "," : "", i);
+	snprintf(c + len, cap - len, ");\n");
+	return c;
+}
+
+/* The short-name table takes PS_NTAB_NAMES names (here the zone apex and
+ * PS_NTAB_NAMES - 1 configured ones: a seed that fits them all is found),
+ * and one more is refused with E2BIG, the names before still answered. */
+static void t_ntab_capacity(void)
+{
+	char *full = many_names(PS_NTAB_NAMES - 1), *over = many_names(PS_NTAB_NAMES);
+	char name[64];
+	uint32_t a[8];
+	int n;
+
+	if (!full || !over) {
+		CHECK(0, "out of memory");
+		goto out;
+	}
+	CHECK(!prog_reconfig(&prog, full), "%d short names refused", PS_NTAB_NAMES);
+	for (int i = 0; i < PS_NTAB_NAMES - 1; i += PS_NTAB_NAMES / 8 - 1) {
+		snprintf(name, sizeof(name), "n%d.cdn.example", i);
+		CHECK(ask(name, &n, a) == LDNS_RCODE_NOERROR && n == 1 &&
+		      a[0] == ip("198.18.40.1"), "%s not answered", name);
+	}
+	CHECK_EQ(prog_reconfig(&prog, over), -E2BIG);
+	snprintf(name, sizeof(name), "n%d.cdn.example", PS_NTAB_NAMES - 2);
+	CHECK(ask(name, &n, a) == LDNS_RCODE_NOERROR && n == 1,
+	      "%s lost after the refused config", name);
+out:
+	free(full);
+	free(over);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } cases[] = {
+	{ "maps_ntab_capacity", t_ntab_capacity },
 	{ "maps_change_shows_in_answers", t_change_shows },
 	{ "maps_stale_names_deleted", t_stale_names },
 	{ "maps_pool_slots_kept", t_slots_kept },
