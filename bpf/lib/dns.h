@@ -6,11 +6,11 @@
  * Speed: a helper or BPF-to-BPF call costs 10-40 ns on kernels with
  * return-thunk mitigations, more than the rest of the work on a query.
  * The common case (a name of at most 32 bytes, found) therefore makes one
- * helper call besides the per-CPU lookups: bpf_xdp_adjust_tail.  The name
- * table is probed inline, random slots come from a per-CPU xorshift, the
- * checksum and the copy into the frame are plain loops.  Rare work (long
- * names, names not found, a question that ends the frame, growing at the
- * head) is in global functions.
+ * helper call besides the inlined map lookups: bpf_xdp_adjust_head (the
+ * tail would cost a memset on top).  The name table is probed inline,
+ * random slots come from a per-CPU xorshift, checksums are summed from
+ * registers.  Rare work (long names, names not found, a question that
+ * ends the frame) is in global functions.
  *
  * Verifier: the phases are inlined, so they must not multiply each
  * other's paths.  Each phase takes its inputs from struct ps_dstate with
@@ -18,16 +18,15 @@
  * sees unknowns there whichever way the previous phase left its loops, and
  * prunes.  Global functions are verified once, on their own.
  *
- * Nothing in the frame is modified before the reply is complete in
- * scratch, so every early exit can still return XDP_PASS untouched.
- *
  * The common reply (A or AAAA records of a pool for a name of at most 32
  * bytes, IPv4 without options or IPv6, no EDNS options) is written in
- * place instead, after the header checks and the label walk: the
- * question stays where it is, the records and OPT go where the query's
- * OPT was (ps_dns_fast).  What it does not take goes on through the
- * general phases, which reuse its key and name lookup.  Both give the
- * same bytes (tests/bpf/dns_packets compares them).
+ * place by ps_dns_inplace() before anything else: the question stays in
+ * the frame, the frame grows at the head by the records.  What it does
+ * not take goes on through the general phases, which reuse its header
+ * checks, key and name lookup; they build the reply in scratch and change
+ * nothing in the frame before it is complete, so every early exit can
+ * still return XDP_PASS untouched.  Both give the same bytes
+ * (tests/bpf/dns_packets compares them).
  */
 #ifndef PS_BPF_DNS_H
 #define PS_BPF_DNS_H
