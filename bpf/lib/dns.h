@@ -1319,14 +1319,18 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 			return PS_CONTINUE;
 		limit = 512;
 	} else {
-		o += 4;
+		__u64 opt;
+
 		/* root owner, OPT, version 0, no options: anything else is
-		 * the general path's (BADVERS, options, TSIG) */
-		if ((void *)(o + 11) > data_end || ulen != 8 + qend + 11 ||
-		    o[0] != 0 || ps_ld16_at(o, 1) != bpf_htons(PS_T_OPT) ||
-		    o[6] != 0 || ps_ld16_at(o, 9) != 0)
+		 * the general path's (BADVERS, options, TSIG); its first 8
+		 * bytes as one word (owner, TYPE and version masked) */
+		if ((void *)(o + 15) > data_end || ulen != 8 + qend + 11)
 			return PS_CONTINUE;
-		limit = ps_edns_limit(bpf_ntohs(ps_ld16_at(o, 3)), cfg);
+		opt = ps_ld64_at(o, 4);
+		if ((opt & 0x00ff000000ffffffULL) !=
+		    ((__u64)bpf_htons(PS_T_OPT) << 8) || ps_ld16_at(o, 13) != 0)
+			return PS_CONTINUE;
+		limit = ps_edns_limit(bpf_ntohs((__u16)(opt >> 24)), cfg);
 	}
 
 	sel = ps_lookup_gen(&ps_sel, e->val.pool, PS_GEN_POOL(e->val.pool));
@@ -1353,6 +1357,43 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 	return PS_OK;
 }
 
+/* n words (a constant) from grow bytes further on to the frame's start,
+ * in increasing order. */
+static __always_inline int ps_move_up(void *data, void *data_end,
+				      __u32 grow, const __u32 n)
+{
+	__u8 *d = data, *s = data + grow;
+
+	/* opaque to the compiler, which would drop d's check as implied by
+	 * s's: the verifier needs both */
+	ps_barrier_var(d);
+	if ((void *)(s + n * 8) > data_end || (void *)(d + n * 8) > data_end)
+		return XDP_DROP;
+	/* n is a constant: the tests fold away (the offsets must be
+	 * literal for ps_*_at) */
+#define PS_MOVE_WORD(i)							\
+	do {								\
+		if ((i) < n)						\
+			ps_st64_at(d, (i) * 8, ps_ld64_at(s, (i) * 8));	\
+	} while (0)
+	PS_MOVE_WORD(0);
+	PS_MOVE_WORD(1);
+	PS_MOVE_WORD(2);
+	PS_MOVE_WORD(3);
+	PS_MOVE_WORD(4);
+	PS_MOVE_WORD(5);
+	PS_MOVE_WORD(6);
+	PS_MOVE_WORD(7);
+	PS_MOVE_WORD(8);
+	PS_MOVE_WORD(9);
+	PS_MOVE_WORD(10);
+	PS_MOVE_WORD(11);
+	PS_MOVE_WORD(12);
+	PS_MOVE_WORD(13);
+#undef PS_MOVE_WORD
+	return PS_OK;
+}
+
 /*
  * Room for the records at the head, which XDP guarantees (growing the
  * tail costs a memset, and veth frames from an skb may have no tailroom):
@@ -1374,30 +1415,51 @@ static __always_inline int ps_inplace_grow(struct xdp_md *ctx,
 		     (PS_GET(st->qtype) == PS_T_AAAA ? 28 : 16);
 	__u32 hlen = l4 + 8 + qend, ulen = 8 + (PS_GET(st->pos) & 0x1ff);
 	long pad = (long)(data_end - data) - (long)(l4 + ulen - grow);
+	int rc;
 
 	if (bpf_xdp_adjust_head(ctx, -(int)grow))
 		return PS_CONTINUE;
 	if (pad > 0 && bpf_xdp_adjust_tail(ctx, -(int)pad))
 		return XDP_DROP;
 	/* 8 bytes at a time upwards (the source is grow >= 16 bytes
-	 * further on, so nothing is overwritten before it is read); the
-	 * last partial word as the 8 bytes ending it */
+	 * further on, so nothing is overwritten before it is read), as
+	 * straight code for each whole number of words (one bounds check,
+	 * no loop); the last partial word as the 8 bytes ending it */
 	data = ps_data(ctx);
 	data_end = ps_data_end(ctx);
 	/* bounds the 6.1 verifier keeps across the helper calls */
 	ps_barrier_var(grow);
 	grow &= 0x1ff;
-	for (__u32 c = 0; c < (62 + 8 + PS_DNS_HDR_LEN + PS_KEY_S + 4) / 8; c++) {
-		__u8 *d = data + c * 8;
-
-		if (c * 8 + 8 > hlen)
-			break;
-		ps_barrier_var(d);
-		if ((void *)(d + 8) > data_end ||
-		    (void *)(d + grow + 8) > data_end)
-			return XDP_DROP;
-		ps_st64_at(d, 0, ps_ld64(d + grow));
+	switch (hlen >> 3) {
+	case 7:
+		rc = ps_move_up(data, data_end, grow, 7);
+		break;
+	case 8:
+		rc = ps_move_up(data, data_end, grow, 8);
+		break;
+	case 9:
+		rc = ps_move_up(data, data_end, grow, 9);
+		break;
+	case 10:
+		rc = ps_move_up(data, data_end, grow, 10);
+		break;
+	case 11:
+		rc = ps_move_up(data, data_end, grow, 11);
+		break;
+	case 12:
+		rc = ps_move_up(data, data_end, grow, 12);
+		break;
+	case 13:
+		rc = ps_move_up(data, data_end, grow, 13);
+		break;
+	case 14:
+		rc = ps_move_up(data, data_end, grow, 14);
+		break;
+	default:
+		rc = XDP_DROP;	/* hlen is 59..118 */
 	}
+	if (rc != PS_OK)
+		return rc;
 	if (hlen & 7) {
 		/* it starts at hlen - 8: qend read again, so 6.1 does not
 		 * carry the loop's impossible ranges into it */
@@ -1522,16 +1584,15 @@ static __always_inline int ps_inplace_write(struct xdp_md *ctx,
 	      bpf_htons(1) + bpf_htons(n) + (edns ? bpf_htons(1) : 0) +
 	      2 * bpf_htons(ulen) + bpf_htons(IPPROTO_UDP);
 
-	/* Ethernet addresses, back to the sender */
+	/* Ethernet addresses, back to the sender: as two words read where
+	 * the move above wrote them (a load across two stores waits for
+	 * them to reach the cache; bytes: w0 = d0..d5 s0 s1, w1 = s2..s5) */
 	{
 		__u8 *eh = data;
-		__u32 t32 = ps_ld32_at(eh, 0);
-		__u16 t16 = ps_ld16_at(eh, 4);
+		__u64 w0 = ps_ld64_at(eh, 0), w1 = ps_ld32_at(eh, 8);
 
-		ps_st32_at(eh, 0, ps_ld32_at(eh, 6));
-		ps_st16_at(eh, 4, ps_ld16_at(eh, 10));
-		ps_st32_at(eh, 6, t32);
-		ps_st16_at(eh, 10, t16);
+		ps_st64_at(eh, 0, (w0 >> 48) | (w1 << 16) | (w0 << 48));
+		ps_st32_at(eh, 8, (__u32)(w0 >> 16));
 	}
 	if (pkt->family == 4) {
 		struct iphdr *ip = data + l3;
