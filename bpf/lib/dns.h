@@ -141,6 +141,16 @@ static __always_inline __u32 ps_key_size(__u32 len)
 	return PS_KEY_X;
 }
 
+/* After a short name's four key words in key[]: zeros, as suffix keys
+ * are read 32 bytes from any label of it. */
+static __always_inline void ps_key_pad(__u64 *k)
+{
+	k[4] = 0;
+	k[5] = 0;
+	k[6] = 0;
+	k[7] = 0;
+}
+
 /* A name of 33..255 wire bytes: key[off..] zero padded to its size. */
 static __always_inline struct ps_name *ps_long_lookup(__u8 *key, __u32 off,
 						      __u32 len)
@@ -552,11 +562,7 @@ static __always_inline int ps_dns_question(struct xdp_md *ctx,
 
 			k[c] = ps_lower8((w[c] >> 32) | (w[c + 1] << 32)) & m;
 		}
-		/* suffixes are read 32 bytes from any label: zeros after */
-		k[4] = 0;
-		k[5] = 0;
-		k[6] = 0;
-		k[7] = 0;
+		ps_key_pad(k);
 	} else if (ps_key_long(sc)) {
 		return PS_FAIL;
 	}
@@ -1286,11 +1292,7 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 		k[1] = w1;
 		k[2] = w2;
 		k[3] = w3;
-		/* suffixes are read 32 bytes from any label: zeros after */
-		k[4] = 0;
-		k[5] = 0;
-		k[6] = 0;
-		k[7] = 0;
+		ps_key_pad(k);
 		return PS_CONTINUE;
 	}
 	ps_take_name(st, &e->val);

@@ -380,6 +380,10 @@ static void t_ntab_capacity(void)
 		      a[0] == ip("198.18.40.1"), "%s not answered", name);
 	}
 	CHECK_EQ(prog_reconfig(&prog, over), -E2BIG);
+	/* and what steerd says of it names the limit */
+	snprintf(name, sizeof(name), "at most %d names", PS_NTAB_NAMES);
+	CHECK(strstr(ps_maps_sync_strerror(-E2BIG), name),
+	      "E2BIG explained as \"%s\"", ps_maps_sync_strerror(-E2BIG));
 	snprintf(name, sizeof(name), "n%d.cdn.example", PS_NTAB_NAMES - 2);
 	CHECK(ask(name, &n, a) == LDNS_RCODE_NOERROR && n == 1,
 	      "%s lost after the refused config", name);

@@ -390,6 +390,27 @@ static int ntab_build(struct ps_nent *tab, const struct ps_image *img,
 	return 0;
 }
 
+const char *ps_maps_sync_strerror(int rc)
+{
+	static char buf[256];
+
+	switch (rc) {
+	case -E2BIG:
+		snprintf(buf, sizeof(buf),
+			 "more than the maps hold: at most %d names of up to %d wire bytes (%d of each longer size), %d pools, %d zones",
+			 PS_NTAB_NAMES, PS_KEY_S, PS_MAX_NAMES, PS_MAX_POOLS,
+			 PS_MAX_ZONES);
+		return buf;
+	case -ENOSPC:
+		snprintf(buf, sizeof(buf),
+			 "no hash seed places every short name within %d slots of its own; fewer names of up to %d wire bytes would fit",
+			 PS_NTAB_PROBES, PS_KEY_S);
+		return buf;
+	default:
+		return strerror(-rc);
+	}
+}
+
 /*
  * The short-name table: built whole with the seed in use (or new seeds
  * until every name fits its probe window), written to the inactive

@@ -44,6 +44,10 @@ void ps_maps_close(struct ps_maps *m);
 int ps_maps_sync(struct ps_maps *m, const struct ps_image *img,
 		 struct ps_sync_report *rep);
 
+/* What a ps_maps_sync() error means for whoever wrote the config: the
+ * limit for -E2BIG and -ENOSPC, strerror() otherwise. */
+const char *ps_maps_sync_strerror(int rc);
+
 /* Only the pools' selection tables of img, which must have the pools of
  * the image last given to ps_maps_sync() (-ESTALE otherwise). */
 int ps_maps_write_pools(struct ps_maps *m, const struct ps_image *img,

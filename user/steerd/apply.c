@@ -149,7 +149,8 @@ int steerd_apply(struct steerd *d, const char *config_text,
 	/* 2. the maps */
 	rc = ps_maps_sync(&d->maps, &img, &rep);
 	if (rc) {
-		snprintf(err, errlen, "Couldn't update the maps: %s", strerror(-rc));
+		snprintf(err, errlen, "Couldn't update the maps: %s",
+			 ps_maps_sync_strerror(rc));
 		goto undo;
 	}
 	log_sync(&img, &rep);
