@@ -55,6 +55,11 @@ struct ps_dnshdr {
  * base, which leaves the verifier with an unchecked one. */
 #define ps_barrier_var(v)	asm volatile("" : "+r"(v))
 
+/* The in-place writer's way is laid out straight, its declines out of
+ * line (clang otherwise puts the general path in between). */
+#define ps_likely(x)		__builtin_expect(!!(x), 1)
+#define ps_unlikely(x)		__builtin_expect(!!(x), 0)
+
 /* a rare path: global, verified once on its own, one call */
 #define PS_SLOW		__attribute__((noinline))
 
@@ -1199,34 +1204,38 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 	const struct ps_sel *sel;
 	__u16 fl;
 
-	if ((void *)(q + PS_KEY_S) > data_end || data + l3 + 40 > data_end ||
-	    (!v6 && pkt->ihl != 20))
+	if (ps_unlikely((void *)(q + PS_KEY_S) > data_end ||
+			data + l3 + 40 > data_end || (!v6 && pkt->ihl != 20)))
 		return PS_CONTINUE;
-	if (!ps_dst_ours(data, data_end, pkt, cfg))
+	if (ps_unlikely(!ps_dst_ours(data, data_end, pkt, cfg)))
 		return PS_CONTINUE;
-	if ((*(__u8 *)data & 1) || udp->source == 0)
+	if (ps_unlikely((*(__u8 *)data & 1) || udp->source == 0))
 		return PS_CONTINUE;
 	ulen = ps_len16(udp->len);
-	if (ulen != pkt->l4_len || ulen < 8 + PS_DNS_HDR_LEN + 5)
+	if (ps_unlikely(ulen != pkt->l4_len || ulen < 8 + PS_DNS_HDR_LEN + 5))
 		return PS_CONTINUE;
 	if (!v6) {
 		struct iphdr *ip = data + l3;
 		__u32 s = bpf_ntohl(ip->saddr), *h = (__u32 *)ip;
 
-		if (s == 0 || s == 0xffffffff || (s >> 28) == 0xe ||
-		    (s >> 24) == 127)
+		if (ps_unlikely(s == 0 || s == 0xffffffff ||
+				(s >> 28) == 0xe || (s >> 24) == 127))
 			return PS_CONTINUE;
-		if (ps_csum_fold40((__u64)h[0] + h[1] + h[2] + h[3] + h[4]) !=
-		    0xffff)
+		if (ps_unlikely(ps_csum_fold40((__u64)h[0] + h[1] + h[2] +
+					       h[3] + h[4]) != 0xffff))
 			return PS_CONTINUE;
+		st->ip4_hsum = (h[0] & 0xffff) + (h[1] & 0xffff);
+		st->ip4_s = h[3];
+		st->ip4_d = h[4];
 	} else {
 		struct ipv6hdr *ip6 = data + l3;
 
-		if (ip6->saddr.in6_u.u6_addr8[0] == 0xff || udp->check == 0)
+		if (ps_unlikely(ip6->saddr.in6_u.u6_addr8[0] == 0xff ||
+				udp->check == 0))
 			return PS_CONTINUE;
 	}
 	fl = bpf_ntohs(dh->flags);
-	if (fl & (DNS_QR | DNS_OPCODE | DNS_TC))
+	if (ps_unlikely(fl & (DNS_QR | DNS_OPCODE | DNS_TC)))
 		return PS_CONTINUE;
 	/* QDCOUNT 1, AN and NS 0, AR 0 or 1, as the bytes are in memory */
 	cnt = ps_ld64_at(dh, 4);
@@ -1269,7 +1278,7 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 	w3 = ps_lower8(w3);
 
 	gen = bpf_map_lookup_elem(&ps_gen, &gi);
-	if (!gen)
+	if (ps_unlikely(!gen))
 		return PS_CONTINUE;
 	/* the general path takes the key and this lookup's outcome over */
 	ntab = *gen;
@@ -1284,7 +1293,7 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 	st->id = dh->id;
 	st->qflags = fl;
 	st->edns = edns;
-	if (!e) {
+	if (ps_unlikely(!e)) {
 		__u64 *k = (__u64 *)sc->key;
 
 		st->found = 0;
@@ -1297,13 +1306,14 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 	}
 	ps_take_name(st, &e->val);
 	st->found = 1;
-	if (!(e->val.flags & PS_NAME_POOL) || e->val.pool >= PS_MAX_POOLS)
+	if (ps_unlikely(!(e->val.flags & PS_NAME_POOL) ||
+			e->val.pool >= PS_MAX_POOLS))
 		return PS_CONTINUE;
 
 	/* QTYPE A or AAAA, class IN; then the end of the message */
 	nl &= 0x3f;
 	o = q + nl;
-	if ((void *)(o + 4) > data_end)
+	if (ps_unlikely((void *)(o + 4) > data_end))
 		return PS_CONTINUE;
 	switch (ps_ld32_at(o, 0)) {
 	case 0x01000100:
@@ -1317,7 +1327,7 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 	}
 	qend = PS_DNS_HDR_LEN + nl + 4;
 	if (!edns) {
-		if (ulen != 8 + qend)
+		if (ps_unlikely(ulen != 8 + qend))
 			return PS_CONTINUE;
 		limit = 512;
 	} else {
@@ -1326,23 +1336,25 @@ static __always_inline int ps_inplace_find(struct xdp_md *ctx,
 		/* root owner, OPT, version 0, no options: anything else is
 		 * the general path's (BADVERS, options, TSIG); its first 8
 		 * bytes as one word (owner, TYPE and version masked) */
-		if ((void *)(o + 15) > data_end || ulen != 8 + qend + 11)
+		if (ps_unlikely((void *)(o + 15) > data_end ||
+				ulen != 8 + qend + 11))
 			return PS_CONTINUE;
 		opt = ps_ld64_at(o, 4);
-		if ((opt & 0x00ff000000ffffffULL) !=
-		    ((__u64)bpf_htons(PS_T_OPT) << 8) || ps_ld16_at(o, 13) != 0)
+		if (ps_unlikely((opt & 0x00ff000000ffffffULL) !=
+				((__u64)bpf_htons(PS_T_OPT) << 8) ||
+				ps_ld16_at(o, 13) != 0))
 			return PS_CONTINUE;
 		limit = ps_edns_limit(bpf_ntohs((__u16)(opt >> 24)), cfg);
 	}
 
 	sel = ps_lookup_gen(&ps_sel, e->val.pool, PS_GEN_POOL(e->val.pool));
-	if (!sel)
+	if (ps_unlikely(!sel))
 		return PS_CONTINUE;
 	n = aaaa ? sel->a6 : sel->a4;
-	if (n == 0 || n > PS_ANSWERS_MAX)
+	if (ps_unlikely(n == 0 || n > PS_ANSWERS_MAX))
 		return PS_CONTINUE;	/* NODATA or SERVFAIL: general path */
 	rlen = qend + n * (aaaa ? 28 : 16) + (edns ? 11 : 0);
-	if (rlen > limit)
+	if (ps_unlikely(rlen > limit))
 		return PS_CONTINUE;	/* TC=1: general path */
 	if (sel->mode == PS_SEL_HASH)
 		st->slot = ps_client_slot(v6 ? (__u32 *)(data + l3 + 8) :
@@ -1369,7 +1381,8 @@ static __always_inline int ps_move_up(void *data, void *data_end,
 	/* opaque to the compiler, which would drop d's check as implied by
 	 * s's: the verifier needs both */
 	ps_barrier_var(d);
-	if ((void *)(s + n * 8) > data_end || (void *)(d + n * 8) > data_end)
+	if (ps_unlikely((void *)(s + n * 8) > data_end ||
+			(void *)(d + n * 8) > data_end))
 		return XDP_DROP;
 	/* n is a constant: the tests fold away (the offsets must be
 	 * literal for ps_*_at) */
@@ -1419,9 +1432,9 @@ static __always_inline int ps_inplace_grow(struct xdp_md *ctx,
 	long pad = (long)(data_end - data) - (long)(l4 + ulen - grow);
 	int rc;
 
-	if (bpf_xdp_adjust_head(ctx, -(int)grow))
+	if (ps_unlikely(bpf_xdp_adjust_head(ctx, -(int)grow)))
 		return PS_CONTINUE;
-	if (pad > 0 && bpf_xdp_adjust_tail(ctx, -(int)pad))
+	if (ps_unlikely(pad > 0 && bpf_xdp_adjust_tail(ctx, -(int)pad)))
 		return XDP_DROP;
 	/* 8 bytes at a time upwards (the source is grow >= 16 bytes
 	 * further on, so nothing is overwritten before it is read), as
@@ -1468,8 +1481,8 @@ static __always_inline int ps_inplace_grow(struct xdp_md *ctx,
 		__u8 *d = data + l4 + (PS_GET(st->qend) & 0x3f);
 
 		ps_barrier_var(d);
-		if ((void *)(d + 8) > data_end ||
-		    (void *)(d + grow + 8) > data_end)
+		if (ps_unlikely((void *)(d + 8) > data_end ||
+				(void *)(d + grow + 8) > data_end))
 			return XDP_DROP;
 		ps_st64_at(d, 0, ps_ld64(d + grow));
 	}
@@ -1598,8 +1611,7 @@ static __always_inline int ps_inplace_write(struct xdp_md *ctx,
 	}
 	if (pkt->family == 4) {
 		struct iphdr *ip = data + l3;
-		__u32 *h = (__u32 *)ip, s = ip->saddr, d = ip->daddr;
-		__u32 h0 = h[0] & 0xffff, h1 = h[1] & 0xffff;
+		__u32 s = PS_GET(st->ip4_s), d = PS_GET(st->ip4_d);
 		__u16 tot = bpf_htons(20 + ulen);
 
 		/* the header as it will be: length, no fragment bits, TTL
@@ -1610,7 +1622,7 @@ static __always_inline int ps_inplace_write(struct xdp_md *ctx,
 		ip->ttl = 64;
 		ip->saddr = d;
 		ip->daddr = s;
-		ip->check = ~ps_csum_fold40((__u64)h0 + tot + h1 +
+		ip->check = ~ps_csum_fold40((__u64)PS_GET(st->ip4_hsum) + tot +
 					  (64 | IPPROTO_UDP << 8) +
 					  (__u64)s + d);
 		sum += (__u64)s + d;
@@ -1653,13 +1665,13 @@ static __always_inline int ps_dns_inplace(struct xdp_md *ctx,
 	const struct ps_sel *sel = NULL;
 	int rc;
 
-	if (ps_inplace_find(ctx, pkt, sc, cfg, &sel) != PS_OK)
+	if (ps_unlikely(ps_inplace_find(ctx, pkt, sc, cfg, &sel) != PS_OK))
 		return PS_CONTINUE;
 	rc = ps_inplace_grow(ctx, pkt, sc);
 	if (rc == PS_CONTINUE)
 		return rc;
 	stats->c[PS_ST_QUERIES]++;
-	if (rc != PS_OK)
+	if (ps_unlikely(rc != PS_OK))
 		return XDP_DROP;
 	return ps_inplace_write(ctx, pkt, sc, cfg, sel, stats);
 }
