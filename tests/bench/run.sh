@@ -131,8 +131,8 @@ mkdir -p "$WORK"
 # ---- 1. BPF_PROG_TEST_RUN ---------------------------------------------------
 
 if want testrun; then
-log "== BPF_PROG_TEST_RUN (repeat 1e6)"
-out=$(timeout 300 "$OUT/bench/bench_testrun" -r 1000000 -n 5)
+log "== BPF_PROG_TEST_RUN (repeat 1e6, 3 rounds on each of 5 loads)"
+out=$(timeout 600 "$OUT/bench/bench_testrun" -r 1000000 -n 3 -k 5)
 rc=$?
 [ -n "$out" ] && printf '%s\n' "$out"
 for c in a_edns aaaa nxdomain refused wrapper; do

@@ -13,7 +13,7 @@ bin=$OUT/bench/bench_testrun
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-out=$("$bin" -r 50 -n 1 2>"$log")
+out=$("$bin" -r 50 -n 1 -k 2 2>"$log")
 rc=$?
 if [ $rc = 0 ]; then
 	pass exit
