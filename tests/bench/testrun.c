@@ -16,7 +16,9 @@
  *
  * Where the kernel puts a program (its JIT image above all) changes its
  * speed here by up to ~30 %: the same object loaded four times in one
- * process ran A queries at 98, 112, 124 and 124 ns.  So the DNS figures
+ * process, sharing its maps, ran A queries at 124, 124, 112 and 106 ns
+ * (minimums of 300 rounds each; 97-128 ns over three such runs), so it
+ * is not the maps' placement but the code's.  So the DNS figures
  * come from -k instances of the program and of the wrapper, each loaded
  * on its own, and are the median of the instances' figures (each the
  * median of its rounds); stderr shows every instance's.
