@@ -20,7 +20,7 @@ if [ $rc = 0 ]; then
 else
 	fail exit "bench_testrun exited $rc: $(grep -v '^  .*wrapper+program' "$log" | tail -5)"
 fi
-for f in a_edns aaaa nxdomain refused floor; do
+for f in a_edns aaaa nxdomain refused floor a_edns_best floor_best; do
 	if grep -q "^dns_testrun_${f}_ns: -\?[0-9]* ns$" <<<"$out"; then
 		pass "dns_$f"
 	else
