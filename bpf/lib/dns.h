@@ -1477,7 +1477,7 @@ static __always_inline int ps_inplace_grow(struct xdp_md *ctx,
 		return rc;
 	if (hlen & 7) {
 		/* it starts at hlen - 8: qend read again, so 6.1 does not
-		 * carry the loop's impossible ranges into it */
+		 * carry the moves' impossible ranges into it */
 		__u8 *d = data + l4 + (PS_GET(st->qend) & 0x3f);
 
 		ps_barrier_var(d);
@@ -1599,9 +1599,10 @@ static __always_inline int ps_inplace_write(struct xdp_md *ctx,
 	      bpf_htons(1) + bpf_htons(n) + (edns ? bpf_htons(1) : 0) +
 	      2 * bpf_htons(ulen) + bpf_htons(IPPROTO_UDP);
 
-	/* Ethernet addresses, back to the sender: as two words read where
-	 * the move above wrote them (a load across two stores waits for
-	 * them to reach the cache; bytes: w0 = d0..d5 s0 s1, w1 = s2..s5) */
+	/* Ethernet addresses, back to the sender: read as two words, as
+	 * the head move wrote them (a load across two recent stores waits
+	 * for both to reach the cache; bytes: w0 = d0..d5 s0 s1, w1 =
+	 * s2..s5) */
 	{
 		__u8 *eh = data;
 		__u64 w0 = ps_ld64_at(eh, 0), w1 = ps_ld32_at(eh, 8);

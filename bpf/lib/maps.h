@@ -130,9 +130,9 @@ struct ps_dstate {
 	__u8  kname_len;
 	__u8  slot;		/* in place: selection slot of the answer */
 	__u64 nsum;		/* in place: the name's UDP checksum sum */
-	/* in place, IPv4: the query's addresses and the sum of its header's
-	 * first 16-bit words of words 0 and 1 (version..TOS, ID), read
-	 * before the head moved (the writer reads nothing it moved) */
+	/* in place, IPv4: the query's addresses, and its version/IHL/TOS
+	 * and ID fields summed, read before the head move (the writer's
+	 * loads of them would straddle two of its stores with no VLAN) */
 	__u32 ip4_s, ip4_d, ip4_hsum;
 	__u8  l2[24] __attribute__((aligned(8)));	/* frame head */
 };
