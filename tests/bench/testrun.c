@@ -859,6 +859,7 @@ int main(int argc, char **argv)
 		struct psb_floor_dns fd = { 0 };
 		__u32 zero = 0;
 		double ns, best, a_edns = figs[0];
+		int bad = 0;
 
 		qlen = query_frame(&fc, q);
 		memcpy(fd.name, q + 54, 19);
@@ -866,9 +867,9 @@ int main(int argc, char **argv)
 		for (int k = 0; k < instances; k++)
 			if (bpf_map_update_elem(bpf_map__fd(trs[k]->maps.psb_floor_dns),
 						&zero, &fd, BPF_ANY))
-				rc = 1;
-		if (rc || bench_instances(progs, trs, &fc, 1, &ns, &best,
-					  ovh_all, &novh)) {
+				bad = 1;
+		if (bad || bench_instances(progs, trs, &fc, 1, &ns, &best,
+					   ovh_all, &novh)) {
 			rc = 1;
 		} else {
 			printf("dns_testrun_floor_ns: %.0f ns\n", ns);
