@@ -358,7 +358,11 @@ done
 echo "# pop1 off the network: 5 resolutions through the resolver, slowest $worst ms"
 [ $ok = 1 ] && pass pop_down_answers_go_on || fail pop_down_answers_go_on "slowest $worst ms, last '$r'"
 "$LABC" exec pop1 ip link set eth0 up
-"$LABC" start pop1 >/dev/null 2>&1 && pass steerd_restarted || fail steerd_restarted "vm/lab start pop1"
+if out=$("$LABC" start pop1 2>&1); then
+	pass steerd_restarted
+else
+	fail steerd_restarted "vm/lab start pop1: $out"
+fi
 w=$("$LABC" ctl pop1 -j server show "$POOL" 198.18.1.12 2>/dev/null | jq -r .weight)
 check_eq runtime_change_kept 50 "$w"
 pop1_back() { [ -n "$(answer pop1)" ] && consistent pop1; }
